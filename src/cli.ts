@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// dyshard's command line: `serve` runs the router, `route` shows where paths would go.
+import { createInterface } from "node:readline";
+import { Command, Option } from "commander";
+import { ConfigError, SETTINGS, loadConfig, optionKey } from "./config/load.js";
+import type { Config } from "./config/schema.js";
+import { Cluster } from "./membership/cluster.js";
+import { loadHash64 } from "./ring/hash.js";
+import { route } from "./router/route.js";
+import { startApp } from "./server/app.js";
+
+const program = new Command("dyshard")
+  .description("A sharding, health-aware front that makes N Prometheus Pushgateways act as one")
+  .showHelpAfterError()
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+
+function settingsOptions(cmd: Command, only?: string[]): Command {
+  cmd.option("--config <file>", "YAML config file (see config.example.yaml)");
+  for (const s of SETTINGS) {
+    if (only && !only.includes(s.path)) continue;
+    const opt = new Option(s.flag, `${s.description} [env ${s.env}]`);
+    if (s.list) opt.argParser((v: string, prev: string[] = []) => [...prev, v]);
+    cmd.addOption(opt);
+  }
+  return cmd;
+}
+
+function configFrom(opts: Record<string, unknown>): Config {
+  const flags: Record<string, unknown> = {};
+  for (const s of SETTINGS) flags[optionKey(s)] = opts[optionKey(s)];
+  try {
+    return loadConfig({ file: opts.config as string | undefined, env: process.env, flags });
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+}
+
+function fail(message: string): never {
+  process.stderr.write(`dyshard: ${message}\n`);
+  process.exit(2);
+}
+
+settingsOptions(program.command("serve").description("route pushes to the Pushgateways")).action(async (opts: Record<string, unknown>) => {
+  const config = configFrom(opts);
+  let app;
+  try {
+    app = await startApp(config);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    if (signals++ > 0) process.exit(1); // a second signal: stop waiting
+    app.log.info({ signal }, "shutting down: no new connections, letting in-flight requests finish");
+    void app.stop().then(() => process.exit(0));
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+});
+
+settingsOptions(program.command("route").description("print where each push path would be routed (every upstream taken as healthy; contacts nothing)"), ["upstreams", "shard_by"])
+  .argument("[paths...]", "push paths such as /metrics/job/j/instance/a (default: one per line on standard input)")
+  .action(async (paths: string[], opts: Record<string, unknown>) => {
+    const config = configFrom(opts);
+    if (config.upstreams.filter((u) => !u.retired).length === 0) fail("no upstreams configured: give at least one --upstream URL (or upstreams: in the config file)");
+    const cluster = new Cluster(config.upstreams, await loadHash64());
+    let rejected = 0;
+    const one = (path: string) => {
+      const r = route("PUT", path, config.shardBy);
+      if (r.kind === "push") {
+        const owner = cluster.owner(r.key);
+        return { path, job: r.group.job, labels: r.group.labels, key: r.key, slot: owner?.slot ?? null, upstream: owner?.url ?? null };
+      }
+      rejected++;
+      if (r.kind === "other") return { path, status: 404, error: "not a push path (expected /metrics/job/<JOB>{/<LABEL>/<VALUE>})" };
+      return { path, status: r.status, error: r.body.trim() || `redirect to ${r.headers.location}` };
+    };
+    const out = (path: string) => process.stdout.write(JSON.stringify(one(path)) + "\n");
+    if (paths.length > 0) paths.forEach(out);
+    else for await (const line of createInterface({ input: process.stdin })) if (line.trim()) out(line.trim());
+    process.exitCode = rejected > 0 ? 1 : 0;
+  });
+
+await program.parseAsync(process.argv);

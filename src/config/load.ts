@@ -1,0 +1,125 @@
+// One table names every setting once: its place in the file, its DYSHARD_* variable and its flag.
+// Precedence: flags over environment over file over defaults.
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { fileSchema, type Config, type RawConfig, type UpstreamConfig } from "./schema.js";
+
+export interface Setting {
+  /** Dotted path in the YAML file. */
+  path: string;
+  flag: string;
+  env: string;
+  description: string;
+  /** Repeatable flag; its environment variable is comma-separated. */
+  list?: boolean;
+}
+
+export const SETTINGS: Setting[] = [
+  { path: "listen", flag: "--listen <host:port>", env: "DYSHARD_LISTEN", description: "address to listen on (default 0.0.0.0:9091, the Pushgateway's port)" },
+  { path: "upstreams", flag: "--upstream <url>", env: "DYSHARD_UPSTREAMS", description: "a Pushgateway URL, may carry a path prefix (repeatable)", list: true },
+  { path: "mode", flag: "--mode <proxy|redirect>", env: "DYSHARD_MODE", description: "proxy pushes (default) or answer 307 to the owner" },
+  { path: "engine", flag: "--engine <undici|http-proxy>", env: "DYSHARD_ENGINE", description: "forwarding engine in proxy mode (default undici)" },
+  { path: "shard_by", flag: "--shard-by <group|job>", env: "DYSHARD_SHARD_BY", description: "route each group on its own (default) or all groups of a job together" },
+  { path: "health.interval", flag: "--health-interval <duration>", env: "DYSHARD_HEALTH_INTERVAL", description: "active health check interval (default 2s)" },
+  { path: "health.timeout", flag: "--health-timeout <duration>", env: "DYSHARD_HEALTH_TIMEOUT", description: "active health check timeout (default 1s)" },
+  { path: "health.rise", flag: "--health-rise <n>", env: "DYSHARD_HEALTH_RISE", description: "passing checks before an upstream is up (default 2)" },
+  { path: "health.fall", flag: "--health-fall <n>", env: "DYSHARD_HEALTH_FALL", description: "failing checks before an upstream is down (default 3)" },
+  { path: "limits.max_body", flag: "--max-body <size>", env: "DYSHARD_MAX_BODY", description: "largest push body accepted, else 413 (default 64MiB)" },
+  { path: "limits.retry_body", flag: "--retry-body <size>", env: "DYSHARD_RETRY_BODY", description: "bodies up to this size are held and retried on failover (default 1MiB)" },
+  { path: "limits.upstream_timeout", flag: "--upstream-timeout <duration>", env: "DYSHARD_UPSTREAM_TIMEOUT", description: "upstream answer timeout, else 504 (default 30s)" },
+  { path: "limits.client_header_timeout", flag: "--client-header-timeout <duration>", env: "DYSHARD_CLIENT_HEADER_TIMEOUT", description: "time a client has to send its headers (default 10s)" },
+  { path: "limits.client_idle_timeout", flag: "--client-idle-timeout <duration>", env: "DYSHARD_CLIENT_IDLE_TIMEOUT", description: "idle keep-alive connections close after this (default 60s)" },
+  { path: "limits.shutdown_timeout", flag: "--shutdown-timeout <duration>", env: "DYSHARD_SHUTDOWN_TIMEOUT", description: "how long in-flight requests may finish on SIGTERM (default 10s)" },
+  { path: "log_level", flag: "--log-level <level>", env: "DYSHARD_LOG_LEVEL", description: "trace, debug, info (default), warn, error, silent" },
+];
+
+/** The camelCase key commander gives a setting's flag (`--health-interval` → `healthInterval`). */
+export function optionKey(s: Setting): string {
+  const long = (s.flag.split(" ")[0] as string).slice(2);
+  return long.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export class ConfigError extends Error {}
+
+export interface LoadOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Flag values keyed by optionKey(); undefined means not given. */
+  flags?: Record<string, unknown>;
+}
+
+export function loadConfig({ file, env = {}, flags = {} }: LoadOptions): Config {
+  const raw: Record<string, unknown> = file ? readConfigFile(file) : {};
+  for (const s of SETTINGS) {
+    const fromEnv = env[s.env];
+    if (fromEnv !== undefined && fromEnv !== "") setPath(raw, s.path, s.list ? fromEnv.split(",").map((v) => v.trim()).filter(Boolean) : fromEnv);
+    const fromFlag = flags[optionKey(s)];
+    if (fromFlag !== undefined && !(Array.isArray(fromFlag) && fromFlag.length === 0)) setPath(raw, s.path, fromFlag);
+  }
+  const parsed = fileSchema.safeParse(raw as RawConfig);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = issue?.path.join(".") || "(config)";
+    const setting = SETTINGS.find((s) => key === s.path || key.startsWith(s.path + "."));
+    const where = setting ? ` (${(setting.flag.split(" ")[0] as string)}, ${setting.env})` : "";
+    throw new ConfigError(`invalid ${key}${where}: ${issue?.message ?? "invalid value"}`);
+  }
+  const c = parsed.data;
+  return {
+    listen: c.listen,
+    mode: c.mode,
+    engine: c.engine,
+    shardBy: c.shard_by,
+    upstreams: assignSlots(c.upstreams),
+    health: { intervalMs: c.health.interval, timeoutMs: c.health.timeout, rise: c.health.rise, fall: c.health.fall },
+    limits: {
+      maxBodyBytes: c.limits.max_body,
+      retryBodyBytes: c.limits.retry_body,
+      upstreamTimeoutMs: c.limits.upstream_timeout,
+      clientHeaderTimeoutMs: c.limits.client_header_timeout,
+      clientIdleTimeoutMs: c.limits.client_idle_timeout,
+      shutdownTimeoutMs: c.limits.shutdown_timeout,
+    },
+    logLevel: c.log_level,
+  };
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError(`config file ${file} must hold a YAML mapping`);
+  return doc as Record<string, unknown>;
+}
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let node = obj;
+  for (const k of keys.slice(0, -1)) {
+    if (typeof node[k] !== "object" || node[k] === null) node[k] = {};
+    node = node[k] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1] as string] = value;
+}
+
+/** An entry's slot is its position in the list unless it sets one; slots must be unique. */
+export function assignSlots(entries: { url: string; slot?: number | undefined; retired: boolean }[]): UpstreamConfig[] {
+  const taken = new Map<number, string>();
+  const out = entries.map((e, i) => ({ url: e.url, slot: e.slot ?? i, retired: e.retired }));
+  for (const u of out) {
+    const other = taken.get(u.slot);
+    if (other !== undefined) throw new ConfigError(`invalid upstreams: slot ${u.slot} is given to both ${other} and ${u.url}`);
+    taken.set(u.slot, u.url);
+  }
+  return out.sort((a, b) => a.slot - b.slot);
+}

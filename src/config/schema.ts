@@ -1,0 +1,121 @@
+// The configuration file's schema (snake_case, as in config.example.yaml) and the typed Config
+// that the rest of dyshard reads. Env variables and flags are written into the same raw tree
+// before validation, so every value, wherever it came from, is checked by this one schema.
+import { z } from "zod";
+import { parseDuration, parseSize } from "./units.js";
+
+const duration = (fallback: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(fallback)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) {
+        ctx.addIssue({ code: "custom", message: `expected a duration such as 500ms, 2s or 1m, got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const size = (fallback: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(fallback)
+    .transform((v, ctx) => {
+      const bytes = parseSize(v);
+      if (bytes === undefined) {
+        ctx.addIssue({ code: "custom", message: `expected a size such as 1MiB, 512KiB or 1048576, got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
+const count = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+
+const upstreamUrl = z.string().transform((v, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    ctx.addIssue({ code: "custom", message: `not a URL: ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    ctx.addIssue({ code: "custom", message: `only http and https upstreams are supported, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  if (url.search || url.hash) {
+    ctx.addIssue({ code: "custom", message: `an upstream URL takes no query or fragment: ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return url.origin + url.pathname.replace(/\/+$/, "");
+});
+
+const upstream = z.union([
+  upstreamUrl.transform((url) => ({ url, slot: undefined as number | undefined, retired: false })),
+  z
+    .object({ url: upstreamUrl, slot: z.coerce.number().int().min(0).max(4095).optional(), retired: z.boolean().default(false) })
+    .strict(),
+]);
+
+const listen = z.string().transform((v, ctx) => {
+  const m = v.match(/^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    ctx.addIssue({ code: "custom", message: `expected HOST:PORT such as 0.0.0.0:9091, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
+});
+
+export const fileSchema = z
+  .object({
+    listen: listen.default("0.0.0.0:9091"),
+    mode: z.enum(["proxy", "redirect"]).default("proxy"),
+    engine: z.enum(["undici", "http-proxy"]).default("undici"),
+    shard_by: z.enum(["group", "job"]).default("group"),
+    upstreams: z.array(upstream).default([]),
+    health: z
+      .object({ interval: duration("2s"), timeout: duration("1s"), rise: count(2), fall: count(3) })
+      .strict()
+      .default({}),
+    limits: z
+      .object({
+        max_body: size("64MiB"),
+        retry_body: size("1MiB"),
+        upstream_timeout: duration("30s"),
+        client_header_timeout: duration("10s"),
+        client_idle_timeout: duration("60s"),
+        shutdown_timeout: duration("10s"),
+      })
+      .strict()
+      .default({}),
+    log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  })
+  .strict();
+
+export type RawConfig = z.input<typeof fileSchema>;
+
+export interface UpstreamConfig {
+  url: string;
+  slot: number;
+  retired: boolean;
+}
+
+export interface Config {
+  listen: { host: string; port: number };
+  mode: "proxy" | "redirect";
+  engine: "undici" | "http-proxy";
+  shardBy: "group" | "job";
+  upstreams: UpstreamConfig[];
+  health: { intervalMs: number; timeoutMs: number; rise: number; fall: number };
+  limits: {
+    maxBodyBytes: number;
+    retryBodyBytes: number;
+    upstreamTimeoutMs: number;
+    clientHeaderTimeoutMs: number;
+    clientIdleTimeoutMs: number;
+    shutdownTimeoutMs: number;
+  };
+  logLevel: string;
+}

@@ -1,0 +1,61 @@
+// dyshard's own metrics, for the SREs who run it. One registry per server so tests can run several.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Cluster } from "./membership/cluster.js";
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(cluster: Cluster) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const m = {
+    registry,
+    requests: new Counter({
+      name: "dyshard_requests_total",
+      help: "Push requests answered, by method, status code and the upstream that answered (none when dyshard answered itself).",
+      labelNames: ["method", "code", "upstream"] as const,
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: "dyshard_request_duration_seconds",
+      help: "Time from a push's arrival to the end of dyshard's answer.",
+      labelNames: ["method"] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: "dyshard_upstream_retries_total",
+      help: "Pushes sent again to the next healthy slot after their owner refused or dropped the connection.",
+      labelNames: ["upstream"] as const,
+      registers: [registry],
+    }),
+    healthChanges: new Counter({
+      name: "dyshard_upstream_health_changes_total",
+      help: "Health changes of upstreams, by the state they changed to.",
+      labelNames: ["upstream", "state"] as const,
+      registers: [registry],
+    }),
+    ringChanges: new Counter({ name: "dyshard_ring_changes_total", help: "Times the ring was rebuilt after a membership or health change.", registers: [registry] }),
+  };
+  new Gauge({
+    name: "dyshard_upstream_up",
+    help: "1 when the upstream is healthy and owns groups, else 0.",
+    labelNames: ["upstream"] as const,
+    registers: [registry],
+    collect() {
+      for (const member of cluster.active()) this.set({ upstream: member.url }, member.healthy ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "dyshard_ring_healthy_members",
+    help: "Healthy members on the ring.",
+    registers: [registry],
+    collect() {
+      this.set(cluster.healthyCount());
+    },
+  });
+  cluster.on("change", ({ member, healthy }) => {
+    m.healthChanges.inc({ upstream: member.url, state: healthy ? "up" : "down" });
+    m.ringChanges.inc();
+  });
+  return m;
+}

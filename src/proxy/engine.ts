@@ -1,0 +1,33 @@
+// The forwarding engine interface: one attempt to send a push to one upstream and relay its answer.
+// Retries, failover and error answers are the Forwarder's; an engine only reports what happened.
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+
+export interface UpstreamRequest {
+  method: string;
+  /** The client's raw request target (path and query), appended to the upstream URL's path. */
+  target: string;
+  headers: OutgoingHttpHeaders;
+  body: Buffer | Readable;
+  /** Aborted on the upstream timeout or when the client goes away. */
+  signal: AbortSignal;
+}
+
+export type AttemptResult =
+  /** The upstream answered and its answer was relayed (or the relay broke and the client was cut off). */
+  | { relayed: true; status: number }
+  /** Nothing reached the client: the Forwarder may retry or answer an error itself. */
+  | { relayed: false; error: unknown };
+
+export interface Engine {
+  readonly name: string;
+  forward(upstreamUrl: string, req: UpstreamRequest, res: ServerResponse): Promise<AttemptResult>;
+  close(): Promise<void>;
+}
+
+/** Failures that mean "the upstream is not there": the push did not reach it, so it can go elsewhere. */
+export function isConnectionFailure(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } } | undefined;
+  const code = e?.code ?? e?.cause?.code;
+  return code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EPIPE" || code === "UND_ERR_SOCKET" || code === "EHOSTUNREACH" || code === "ENOTFOUND" || code === "EAI_AGAIN";
+}

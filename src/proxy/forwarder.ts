@@ -1,0 +1,86 @@
+// Sends a push to its owner and relays the answer. A body small enough to be held is sent again
+// to the next owner when its first owner refuses or drops the connection before answering (pushes
+// are idempotent: PUT and POST replace, DELETE deletes), so a dying instance costs the client nothing.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import type { Cluster } from "../membership/cluster.js";
+import { errorText } from "../membership/health-checker.js";
+import type { Metrics } from "../metrics.js";
+import { BodyTooLargeError, readPushBody } from "./body.js";
+import { isConnectionFailure, type Engine } from "./engine.js";
+import { forwardableHeaders } from "./headers.js";
+
+export interface ForwarderOptions {
+  retryBodyBytes: number;
+  maxBodyBytes: number;
+  upstreamTimeoutMs: number;
+}
+
+export class Forwarder {
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly engine: Engine,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly opts: ForwarderOptions,
+  ) {}
+
+  /** Forwards the push; resolves to the upstream that answered ("none" when dyshard answered) and the status. */
+  async forward(req: IncomingMessage, res: ServerResponse, key: string): Promise<{ upstream: string; status: number }> {
+    if (this.cluster.owner(key) === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));
+    let body;
+    try {
+      body = await readPushBody(req, this.opts.retryBodyBytes, this.opts.maxBodyBytes);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) return answer(res, 413, err.message, true);
+      throw err;
+    }
+    const headers = forwardableHeaders(req.headers);
+    const client = new AbortController();
+    res.once("close", () => client.abort(new Error("client closed the connection")));
+
+    for (let attempt = 0; ; attempt++) {
+      const owner = this.cluster.owner(key);
+      if (owner === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));
+      const signal = AbortSignal.any([client.signal, AbortSignal.timeout(this.opts.upstreamTimeoutMs)]);
+      const result = await this.engine.forward(owner.url, { method: req.method as string, target: req.url as string, headers, body: body.held ? body.bytes : body.stream, signal }, res);
+      if (result.relayed) return { upstream: owner.url, status: result.status };
+
+      const { error } = result;
+      if (error instanceof BodyTooLargeError) return answer(res, 413, error.message, true);
+      if (client.signal.aborted) return { upstream: owner.url, status: 499 };
+      if (isTimeout(error)) return answer(res, 504, `upstream ${owner.url} did not answer within ${this.opts.upstreamTimeoutMs}ms`, false, owner.url);
+      if (!isConnectionFailure(error)) {
+        this.log.warn({ upstream: owner.url, err: errorText(error) }, "upstream request failed");
+        return answer(res, 502, `upstream ${owner.url} failed: ${errorText(error)}`, false, owner.url);
+      }
+      // Passive detection: take the owner off the ring now; the active checks bring it back.
+      this.cluster.setHealth(owner.slot, false, `connection failed: ${errorText(error)}`);
+      if (!body.held || attempt + 1 >= this.cluster.active().length) {
+        return answer(res, 502, `upstream ${owner.url} failed: ${errorText(error)}${body.held ? "" : " (body too large to retry)"}`, false, owner.url);
+      }
+      this.metrics.retries.inc({ upstream: owner.url });
+    }
+  }
+}
+
+function isTimeout(err: unknown): boolean {
+  const e = err as { name?: string; code?: string } | undefined;
+  return e?.name === "TimeoutError" || e?.code === "UND_ERR_HEADERS_TIMEOUT" || e?.code === "UND_ERR_BODY_TIMEOUT";
+}
+
+export function noHealthyUpstream(cluster: Cluster): string {
+  return `no healthy upstream: all ${cluster.active().length} Pushgateways are down`;
+}
+
+/** Answers a push with dyshard's own plain-text message. */
+export function answer(res: ServerResponse, status: number, message: string, close = false, upstream = "none"): { upstream: string; status: number } {
+  if (!res.headersSent) {
+    const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8" };
+    if (close) headers.connection = "close"; // the rest of an unread body cannot be skipped cheaply
+    res.writeHead(status, headers).end(message + "\n");
+  } else {
+    res.destroy();
+  }
+  return { upstream, status };
+}

@@ -1,0 +1,121 @@
+// The grouping key of a push, parsed exactly as Pushgateway 1.5.1 parses it (net/http's ServeMux
+// cleaning, the route table, handler/push.go's splitLabels), so that dyshard routes by the group
+// the Pushgateway will store and answers every rejection itself, with the same status and text.
+import { binaryToUtf8, cleanPath, decodeBase64Url, escapePath, goQuote, percentDecodeBinary } from "./go-compat.js";
+
+/** A group as the Pushgateway stores it: the job and the other grouping labels (values may be ""). */
+export interface GroupingKey {
+  job: string;
+  labels: Record<string, string>;
+}
+
+export type ParsedPush =
+  | { kind: "group"; group: GroupingKey }
+  /**
+   * The Pushgateway (or dyshard, for pushes that would break it) answers this without storing
+   * anything. `early` rejections come from net/http itself, before the method is even looked at.
+   */
+  | { kind: "reject"; status: number; message: string; location?: string; early?: boolean }
+  /** Not under /metrics/job: not a push path at all. */
+  | { kind: "other" };
+
+const PUSH_PREFIX = "/metrics/job";
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const BASE64_SUFFIX = "@base64";
+
+/** Parses a raw request target (`/metrics/job/...`, percent-encoded, query allowed). */
+export function parsePushPath(target: string): ParsedPush {
+  const q = target.indexOf("?");
+  const rawPath = q < 0 ? target : target.slice(0, q);
+  const query = q < 0 ? "" : target.slice(q);
+  const path = percentDecodeBinary(rawPath);
+  if (path === undefined) return { kind: "reject", status: 400, message: "400 Bad Request", early: true }; // net/http refuses bad escapes anywhere
+
+  const clean = cleanPath(path);
+  const lower = clean.toLowerCase();
+  const prefix = [PUSH_PREFIX + BASE64_SUFFIX + "/", PUSH_PREFIX + "/"].find((p) => lower.startsWith(p));
+  if (prefix === undefined) return { kind: "other" };
+  // ServeMux redirects to the cleaned path; httprouter then fixes the case of the static part.
+  if (clean !== path) return { kind: "reject", status: 301, message: "", location: escapePath(clean) + query, early: true };
+  if (!clean.startsWith(prefix)) return { kind: "reject", status: 307, message: "", location: escapePath(prefix + clean.slice(prefix.length)) + query };
+
+  const jobBase64 = prefix.includes(BASE64_SUFFIX);
+  const rest = clean.slice(prefix.length);
+  const slash = rest.indexOf("/");
+  let job = slash < 0 ? rest : rest.slice(0, slash);
+  const labelString = slash < 0 ? "" : rest.slice(slash);
+  if (job === "") {
+    // `/metrics/job/` is redirected to `/metrics/job` (then 404); `/metrics/job@base64/` is 404.
+    return jobBase64 ? reject(404, "404 page not found") : { kind: "reject", status: 307, message: "", location: PUSH_PREFIX + query };
+  }
+
+  if (jobBase64) {
+    const decoded = decodeBase64Url(job);
+    if (decoded.error) return reject(400, `invalid base64 encoding in job name ${goQuote(decoded.value)}: ${decoded.error}`);
+    job = decoded.value;
+    if (job === "") return reject(400, "job name is required");
+  }
+
+  const labels: Record<string, string> = {};
+  if (labelString.length > 1) {
+    const parts = labelString.slice(1).split("/");
+    if (parts.length % 2 !== 0) return reject(400, `odd number of components in label string ${goQuote(labelString)}`);
+    for (let i = 0; i < parts.length; i += 2) {
+      const name = parts[i] as string;
+      let value = parts[i + 1] as string;
+      const base64 = name.endsWith(BASE64_SUFFIX);
+      const trimmed = base64 ? name.slice(0, -BASE64_SUFFIX.length) : name;
+      if (!LABEL_NAME.test(trimmed) || trimmed.startsWith("__")) return reject(400, `improper label name ${goQuote(trimmed)}`);
+      if (base64) {
+        const decoded = decodeBase64Url(value);
+        if (decoded.error) return reject(400, `invalid base64 encoding for label ${trimmed}=${goQuote(value)}: ${decoded.error}`);
+        value = decoded.value;
+      }
+      labels[trimmed] = value; // the last of duplicate names wins, as in the Pushgateway's map
+    }
+  }
+  delete labels.job; // the URL's job overwrites a `job` label in the label part
+
+  // Pushgateway 1.5.1 stores a push whose job or label value is not UTF-8 and is then broken for
+  // every later push (pushgateway.md, "Requests that break"): never forward one.
+  const jobText = binaryToUtf8(job);
+  if (jobText === undefined) return reject(400, `job name ${goQuote(job)} is not valid UTF-8 after decoding; dyshard refuses it because Pushgateway 1.5.1 would be left failing every later push`);
+  const group: GroupingKey = { job: jobText, labels: {} };
+  for (const [name, value] of Object.entries(labels)) {
+    const text = binaryToUtf8(value);
+    if (text === undefined) return reject(400, `value of label ${name}=${goQuote(value)} is not valid UTF-8 after decoding; dyshard refuses it because Pushgateway 1.5.1 would be left failing every later push`);
+    group.labels[name] = text;
+  }
+  return { kind: "group", group };
+}
+
+function reject(status: number, message: string): ParsedPush {
+  return { kind: "reject", status, message };
+}
+
+export type ShardBy = "group" | "job";
+
+/**
+ * The key a group is routed by: the job and its grouping labels sorted by name, values decoded and
+ * empty values dropped (`{job=j}` and `{job=j,x=""}` export the same series to Prometheus, so they
+ * must share an owner), written as a Prometheus label set with escaped values, so it is unambiguous.
+ */
+export function routingKey(group: GroupingKey, shardBy: ShardBy = "group"): string {
+  let key = "{";
+  if (shardBy === "group") {
+    const names = Object.keys(group.labels).filter((n) => group.labels[n] !== "");
+    names.push("job");
+    names.sort();
+    for (const name of names) {
+      const value = name === "job" ? group.job : (group.labels[name] as string);
+      key += (key.length > 1 ? "," : "") + name + '="' + escapeValue(value) + '"';
+    }
+  } else {
+    key += 'job="' + escapeValue(group.job) + '"';
+  }
+  return key + "}";
+}
+
+function escapeValue(v: string): string {
+  return /[\\"\n]/.test(v) ? v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n") : v;
+}

@@ -1,0 +1,11 @@
+// xxhash-wasm's h64 must be initialised once (async); every call after that is synchronous.
+import xxhash from "xxhash-wasm";
+
+export type Hash64 = (input: string, seed?: bigint) => bigint;
+
+let loaded: Promise<Hash64> | undefined;
+
+export function loadHash64(): Promise<Hash64> {
+  loaded ??= xxhash().then((api) => (input: string, seed: bigint = 0n) => api.h64(input, seed));
+  return loaded;
+}

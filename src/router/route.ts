@@ -1,0 +1,34 @@
+// The route decision for one request: which group it pushes, and its routing key, or the answer
+// the Pushgateway would give without storing anything. Pure: no I/O, no clock.
+import { parsePushPath, routingKey, type GroupingKey, type ShardBy } from "../pushgateway/grouping-key.js";
+
+export type Route =
+  | { kind: "push"; group: GroupingKey; key: string }
+  | { kind: "answer"; status: number; body: string; headers: Record<string, string> }
+  | { kind: "other" };
+
+const PUSH_METHODS = new Set(["PUT", "POST", "DELETE"]);
+const ALLOW = "DELETE, OPTIONS, POST, PUT";
+
+export function route(method: string, target: string, shardBy: ShardBy): Route {
+  const parsed = parsePushPath(target);
+  if (parsed.kind === "other") return parsed;
+  if (!PUSH_METHODS.has(method) && !(parsed.kind === "reject" && parsed.early)) {
+    // httprouter answers these before the push handler parses anything.
+    if (method === "OPTIONS") return { kind: "answer", status: 200, body: "", headers: { allow: ALLOW } };
+    const answer = text(405, "Method Not Allowed");
+    answer.headers.allow = ALLOW;
+    return answer;
+  }
+  if (parsed.kind === "reject") {
+    if (parsed.location !== undefined) return { kind: "answer", status: parsed.status, body: "", headers: { location: parsed.location } };
+    return text(parsed.status, parsed.message);
+  }
+  return { kind: "push", group: parsed.group, key: routingKey(parsed.group, shardBy) };
+}
+
+type Answer = Extract<Route, { kind: "answer" }>;
+
+function text(status: number, message: string): Answer {
+  return { kind: "answer", status, body: message + "\n", headers: { "content-type": "text/plain; charset=utf-8" } };
+}

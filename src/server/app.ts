@@ -1,0 +1,64 @@
+// Wires the path of a push: membership & health → ring → router → forwarder, behind one listener.
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Config } from "../config/schema.js";
+import { createLogger, type Logger } from "../log.js";
+import { Cluster } from "../membership/cluster.js";
+import { HealthChecker } from "../membership/health-checker.js";
+import { createMetrics, type Metrics } from "../metrics.js";
+import type { Engine } from "../proxy/engine.js";
+import { Forwarder } from "../proxy/forwarder.js";
+import { HttpProxyEngine } from "../proxy/http-proxy-engine.js";
+import { UndiciEngine } from "../proxy/undici-engine.js";
+import { loadHash64 } from "../ring/hash.js";
+import { createListener } from "./listener.js";
+
+export interface App {
+  config: Config;
+  cluster: Cluster;
+  metrics: Metrics;
+  server: Server;
+  log: Logger;
+  /** The address actually bound (port 0 in the config picks a free one). */
+  url: string;
+  /** Stops accepting, lets in-flight requests finish (bounded by the shutdown timeout), closes pools. */
+  stop(): Promise<void>;
+}
+
+export async function startApp(config: Config, log: Logger = createLogger(config.logLevel)): Promise<App> {
+  if (config.upstreams.filter((u) => !u.retired).length === 0) throw new Error("no upstreams configured: give at least one --upstream URL (or upstreams: in the config file)");
+  const cluster = new Cluster(config.upstreams, await loadHash64());
+  const metrics = createMetrics(cluster);
+  const checker = new HealthChecker(cluster, config.health);
+  const engine: Engine = config.engine === "http-proxy" ? new HttpProxyEngine(config.limits.upstreamTimeoutMs) : new UndiciEngine(config.limits.upstreamTimeoutMs);
+  const forwarder = new Forwarder(cluster, engine, metrics, log, config.limits);
+  const server = createListener({ config, cluster, metrics, forwarder, log });
+
+  cluster.on("change", ({ member, healthy, reason }) => {
+    log.warn({ upstream: member.url, slot: member.slot, healthy, reason, healthy_members: cluster.healthyCount() }, healthy ? "upstream up" : "upstream down");
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  checker.start();
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}`;
+  log.info({ listen: `${host}:${addr.port}`, mode: config.mode, engine: engine.name, shard_by: config.shardBy, upstreams: cluster.active().map((m) => `${m.slot}=${m.url}`) }, "dyshard listening");
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      checker.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.limits.shutdownTimeoutMs).unref());
+      await Promise.race([closed, deadline]);
+      server.closeAllConnections();
+      await engine.close();
+      log.info("dyshard stopped");
+    })());
+  return { config, cluster, metrics, server, log, url, stop };
+}

@@ -1,0 +1,105 @@
+// The HTTP listener: dyshard's own endpoints, and every push path handed to the router.
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import type { Config } from "../config/schema.js";
+import type { Cluster } from "../membership/cluster.js";
+import type { Metrics } from "../metrics.js";
+import { answer, noHealthyUpstream, type Forwarder } from "../proxy/forwarder.js";
+import { route } from "../router/route.js";
+
+export interface ListenerDeps {
+  config: Config;
+  cluster: Cluster;
+  metrics: Metrics;
+  forwarder: Forwarder;
+  log: Logger;
+}
+
+export function createListener(deps: ListenerDeps): http.Server {
+  const { config } = deps;
+  const server = http.createServer(
+    {
+      headersTimeout: config.limits.clientHeaderTimeoutMs,
+      requestTimeout: 0, // large pushes may take long; the upstream timeout bounds the wait instead
+      keepAliveTimeout: config.limits.clientIdleTimeoutMs,
+    },
+    (req, res) => {
+      handle(deps, req, res).catch((err: unknown) => {
+        deps.log.error({ err }, "request failed");
+        answer(res, 500, "internal error in dyshard");
+      });
+    },
+  );
+  return server;
+}
+
+async function handle(deps: ListenerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { config, cluster, metrics } = deps;
+  const method = req.method ?? "GET";
+  const target = req.url ?? "/";
+  const r = route(method, target, config.shardBy);
+  if (r.kind === "other") return ownEndpoint(deps, method, target, res);
+
+  const started = process.hrtime.bigint();
+  let outcome: { upstream: string; status: number };
+  if (r.kind === "answer") {
+    res.writeHead(r.status, r.headers).end(r.body);
+    outcome = { upstream: "none", status: r.status };
+  } else if (config.mode === "redirect") {
+    const owner = cluster.owner(r.key);
+    if (owner === undefined) outcome = answer(res, 503, noHealthyUpstream(cluster));
+    else {
+      // The raw target, untouched: re-encoding a decoded path is how the seed corrupted `%3F` and `#`.
+      res.writeHead(307, { location: owner.url + target, "content-length": "0" }).end();
+      outcome = { upstream: owner.url, status: 307 };
+    }
+  } else {
+    outcome = await deps.forwarder.forward(req, res, r.key);
+  }
+  metrics.requests.inc({ method, code: String(outcome.status), upstream: outcome.upstream });
+  metrics.duration.observe({ method }, Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+async function ownEndpoint(deps: ListenerDeps, method: string, target: string, res: ServerResponse): Promise<void> {
+  const path = target.split("?")[0];
+  const { cluster } = deps;
+  if (method !== "GET" && method !== "HEAD") {
+    res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("404 page not found\n");
+    return;
+  }
+  switch (path) {
+    case "/metrics": {
+      const body = await deps.metrics.registry.metrics();
+      res.writeHead(200, { "content-type": deps.metrics.registry.contentType }).end(body);
+      return;
+    }
+    case "/-/healthy":
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end("OK\n");
+      return;
+    case "/-/ready": {
+      const ready = cluster.healthyCount() > 0;
+      res.writeHead(ready ? 200 : 503, { "content-type": "text/plain; charset=utf-8" }).end(ready ? "OK\n" : noHealthyUpstream(cluster) + "\n");
+      return;
+    }
+    case "/-/dyshard/ring":
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(ringView(deps), null, 2) + "\n");
+      return;
+    default:
+      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("404 page not found\n");
+  }
+}
+
+export function ringView({ config, cluster }: Pick<ListenerDeps, "config" | "cluster">) {
+  const slots = cluster.ring.slots.map((state, slot) => {
+    const m = cluster.members[slot];
+    return { slot, upstream: m?.url ?? null, state, healthy: state === "healthy", since: m ? new Date(m.since).toISOString() : null, reason: m?.reason ?? "no upstream configured for this slot" };
+  });
+  return {
+    mode: config.mode,
+    shard_by: config.shardBy,
+    slot_count: slots.length,
+    healthy_members: cluster.healthyCount(),
+    upstreams: cluster.active().map((m) => m.url),
+    slots,
+  };
+}
