@@ -1,0 +1,56 @@
+// dyshard in-process (fast, for most tests) or as a real process (for signals and the CLI).
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Writable } from "node:stream";
+import { loadConfig } from "../../src/config/load.js";
+import { createLogger } from "../../src/log.js";
+import { startApp, type App } from "../../src/server/app.js";
+import { freePort, waitFor } from "./ports.js";
+
+export const CLI = fileURLToPath(new URL("../../src/cli.js", import.meta.url));
+
+/** Starts dyshard in this process on a free port; `flags` as the CLI takes them (camelCase keys). */
+export async function startDyshard(upstreams: string[], flags: Record<string, unknown> = {}): Promise<App & { logs: string[] }> {
+  const config = loadConfig({ flags: { listen: "127.0.0.1:0", upstream: upstreams, healthInterval: "200ms", healthTimeout: "500ms", ...flags } });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(...chunk.toString().split("\n").filter(Boolean));
+      cb();
+    },
+  });
+  const app = await startApp(config, createLogger("info", sink));
+  return Object.assign(app, { logs });
+}
+
+export interface DyshardProcess {
+  proc: ChildProcess;
+  url: string;
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `node dist/src/cli.js serve ...` on a free port and waits until it answers. */
+export async function spawnDyshard(args: string[], env: NodeJS.ProcessEnv = {}): Promise<DyshardProcess> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [CLI, "serve", "--listen", `127.0.0.1:${port}`, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`dyshard on ${port}`, async () => {
+    if (proc.exitCode !== null) throw new Error(`dyshard exited ${proc.exitCode}: ${out}`);
+    return (await fetch(`${url}/-/healthy`)).ok;
+  });
+  return {
+    proc,
+    url,
+    output: () => out,
+    stop: async (signal = "SIGTERM") => {
+      if (proc.exitCode !== null) return proc.exitCode;
+      const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+      proc.kill(signal);
+      return exited;
+    },
+  };
+}

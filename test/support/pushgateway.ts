@@ -1,0 +1,75 @@
+// Real Pushgateway processes on loopback, persistence off, killed by PID at the end.
+import { spawn, type ChildProcess } from "node:child_process";
+import { requireBinary } from "./binaries.js";
+import { freePort, waitFor } from "./ports.js";
+
+export interface PushgatewayGroup {
+  labels: Record<string, string>;
+  [metric: string]: unknown;
+}
+
+export class Pushgateway {
+  private proc: ChildProcess | undefined;
+  readonly url: string;
+
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: string[],
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  static async start(extraArgs: string[] = [], port?: number): Promise<Pushgateway> {
+    const pg = new Pushgateway(port ?? (await freePort()), extraArgs);
+    await pg.restart();
+    return pg;
+  }
+
+  /** Starts the process again on the same port (empty: persistence is off). */
+  async restart(): Promise<void> {
+    const bin = requireBinary("prometheus-pushgateway");
+    const proc = spawn(bin, ["--persistence.file=", `--web.listen-address=127.0.0.1:${this.port}`, "--log.level=warn", ...this.extraArgs], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    proc.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    this.proc = proc;
+    const prefix = this.extraArgs.find((a) => a.startsWith("--web.route-prefix="))?.split("=")[1] ?? "";
+    await waitFor(`pushgateway on ${this.port}`, async () => {
+      if (proc.exitCode !== null) throw new Error(`pushgateway exited: ${stderr}`);
+      return (await fetch(`${this.url}${prefix}/-/ready`)).ok;
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** SIGKILL, as a crash; resolves when the process is gone. */
+  async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const gone = new Promise((r) => proc.once("exit", r));
+    proc.kill(signal);
+    await gone;
+  }
+
+  /** The groups this instance holds (GET /api/v1/metrics). */
+  async groups(prefix = ""): Promise<PushgatewayGroup[]> {
+    const res = await fetch(`${this.url}${prefix}/api/v1/metrics`);
+    const body = (await res.json()) as { data: PushgatewayGroup[] };
+    return body.data;
+  }
+
+  /** Its /metrics text, pushed series only (the gateway's own go_/process_/pushgateway_ series dropped). */
+  async pushedSeries(): Promise<string[]> {
+    const text = await (await fetch(`${this.url}/metrics`)).text();
+    return text.split("\n").filter((l) => l && !l.startsWith("#") && !/^(go_|process_|pushgateway_|promhttp_)/.test(l));
+  }
+}
+
+export async function startPushgateways(n: number, extraArgs: string[] = []): Promise<Pushgateway[]> {
+  return Promise.all(Array.from({ length: n }, () => Pushgateway.start(extraArgs)));
+}
+
+export async function stopAll(pgs: Pushgateway[]): Promise<void> {
+  await Promise.all(pgs.map((p) => p.kill()));
+}
