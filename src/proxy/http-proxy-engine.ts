@@ -1,6 +1,7 @@
 // The design card's engine: http-proxy with a keep-alive agent (without one it sends
 // `Connection: close` and opens a connection per push) and the fix for its hang when an upstream
 // dies mid-answer (routing.md).
+import { EventEmitter } from "node:events";
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import { Readable } from "node:stream";
@@ -11,11 +12,11 @@ export class HttpProxyEngine implements Engine {
   readonly name = "http-proxy";
   private readonly agents = { http: new http.Agent({ keepAlive: true, maxSockets: 256 }), https: new https.Agent({ keepAlive: true, maxSockets: 256 }) };
   private readonly proxy = httpProxy.createProxyServer({ changeOrigin: true, xfwd: false });
-  /** The outgoing request of each attempt, so that a timeout can abort it. */
-  private readonly outgoing = new WeakMap<IncomingMessage, (proxyReq: ClientRequest) => void>();
+  /** Per attempt: hands the outgoing request over, so that a timeout or a failing body can abort it. */
+  private readonly attempts = new WeakMap<object, (proxyReq: ClientRequest) => void>();
 
   constructor(private readonly timeoutMs: number) {
-    this.proxy.on("proxyReq", (proxyReq, req) => this.outgoing.get(req)?.(proxyReq));
+    this.proxy.on("proxyReq", (proxyReq, req) => this.attempts.get(req)?.(proxyReq));
     this.proxy.on("proxyRes", (proxyRes, _req, res) => {
       proxyRes.on("close", () => {
         if (!proxyRes.complete && !res.writableEnded) res.destroy();
@@ -24,37 +25,39 @@ export class HttpProxyEngine implements Engine {
   }
 
   forward(upstreamUrl: string, req: UpstreamRequest, res: ServerResponse): Promise<AttemptResult> {
-    const incoming = res.req;
-    // http-proxy copies the client's headers; give it the cleaned set and the target of this attempt.
-    incoming.headers = req.headers as IncomingMessage["headers"];
-    incoming.url = req.target;
+    // http-proxy listens on, and reads the socket of, the request it is given. A stand-in per
+    // attempt keeps it off the client's request, which the Forwarder owns (and may retry from).
+    const stand = Object.assign(new EventEmitter(), { method: req.method, url: req.target, headers: req.headers, httpVersion: "1.1", socket: { destroyed: false }, connection: {} });
+    const body = Buffer.isBuffer(req.body) ? Readable.from([req.body]) : req.body;
     return new Promise((resolve) => {
       let proxyReq: ClientRequest | undefined;
-      const abort = () => proxyReq?.destroy(req.signal.reason as Error);
-      this.outgoing.set(incoming, (r) => {
-        proxyReq = r;
-        r.setTimeout(this.timeoutMs, () => r.destroy(Object.assign(new Error("upstream timeout"), { code: "UND_ERR_HEADERS_TIMEOUT" })));
-        if (req.signal.aborted) abort();
-      });
-      req.signal.addEventListener("abort", abort, { once: true });
+      let settled = false;
       const done = (result: AttemptResult) => {
+        if (settled) return;
+        settled = true;
         req.signal.removeEventListener("abort", abort);
         resolve(result);
       };
-      res.once("close", () => done(res.headersSent ? { relayed: true, status: res.statusCode } : { relayed: false, error: new Error("client closed the connection") }));
-      const target = new URL(upstreamUrl);
+      const fail = (error: unknown) => {
+        proxyReq?.destroy();
+        if (res.headersSent) {
+          res.destroy();
+          done({ relayed: true, status: res.statusCode });
+        } else done({ relayed: false, error });
+      };
+      const abort = () => fail(req.signal.reason);
+      req.signal.addEventListener("abort", abort, { once: true });
+      body.once("error", fail);
+      this.attempts.set(stand, (r) => {
+        proxyReq = r;
+        r.setTimeout(this.timeoutMs, () => fail(Object.assign(new Error("upstream timeout"), { code: "UND_ERR_HEADERS_TIMEOUT" })));
+      });
+      res.once("close", () => (res.headersSent ? done({ relayed: true, status: res.statusCode }) : fail(new Error("client closed the connection"))));
       this.proxy.web(
-        incoming,
+        stand as unknown as IncomingMessage,
         res,
-        {
-          target: upstreamUrl,
-          agent: target.protocol === "https:" ? this.agents.https : this.agents.http,
-          buffer: Buffer.isBuffer(req.body) ? Readable.from([req.body]) : req.body,
-        },
-        (error) => {
-          if (res.headersSent) res.destroy();
-          else done({ relayed: false, error: req.signal.aborted ? req.signal.reason : error });
-        },
+        { target: upstreamUrl, agent: upstreamUrl.startsWith("https:") ? this.agents.https : this.agents.http, buffer: body },
+        (error) => fail(error),
       );
     });
   }
