@@ -7,6 +7,10 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export function createMetrics(cluster: Cluster) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // prom-client names these gauges `*_total`, which `promtool check metrics` rejects; its
+  // nodejs_active_handles / _requests / _resources gauges (by type) carry the same counts.
+  for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(name);
+
   const m = {
     registry,
     requests: new Counter({

@@ -53,7 +53,6 @@ export function parsePushPath(target: string): ParsedPush {
     const decoded = decodeBase64Url(job);
     if (decoded.error) return reject(400, `invalid base64 encoding in job name ${goQuote(decoded.value)}: ${decoded.error}`);
     job = decoded.value;
-    if (job === "") return reject(400, "job name is required");
   }
 
   const labels: Record<string, string> = {};
@@ -74,6 +73,9 @@ export function parsePushPath(target: string): ParsedPush {
       labels[trimmed] = value; // the last of duplicate names wins, as in the Pushgateway's map
     }
   }
+  // Checked only after the label part parsed, as handler/push.go does: `/metrics/job@base64/=/a-b/1`
+  // is answered `improper label name "a-b"`, not `job name is required`.
+  if (job === "") return reject(400, "job name is required");
   delete labels.job; // the URL's job overwrites a `job` label in the label part
 
   // Pushgateway 1.5.1 stores a push whose job or label value is not UTF-8 and is then broken for

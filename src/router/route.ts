@@ -14,6 +14,9 @@ export function route(method: string, target: string, shardBy: ShardBy): Route {
   const parsed = parsePushPath(target);
   if (parsed.kind === "other") return parsed;
   if (!PUSH_METHODS.has(method) && !(parsed.kind === "reject" && parsed.early)) {
+    // A path no push route matches as spelled (wrong case, empty job): httprouter only redirects
+    // within the request method's own route tree, so other methods get its 404.
+    if (parsed.kind === "reject" && (parsed.status === 307 || parsed.status === 404)) return text(404, "404 page not found");
     // httprouter answers these before the push handler parses anything.
     if (method === "OPTIONS") return { kind: "answer", status: 200, body: "", headers: { allow: ALLOW } };
     const answer = text(405, "Method Not Allowed");
@@ -22,6 +25,8 @@ export function route(method: string, target: string, shardBy: ShardBy): Route {
   }
   if (parsed.kind === "reject") {
     if (parsed.location !== undefined) return { kind: "answer", status: parsed.status, body: "", headers: { location: parsed.location } };
+    // net/http's own 400 for a malformed request target has no trailing newline (it is not http.Error).
+    if (parsed.early) return { kind: "answer", status: parsed.status, body: parsed.message, headers: { "content-type": "text/plain; charset=utf-8" } };
     return text(parsed.status, parsed.message);
   }
   return { kind: "push", group: parsed.group, key: routingKey(parsed.group, shardBy) };

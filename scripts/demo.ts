@@ -1,0 +1,327 @@
+// The README's demo (`npm run demo`): three real Pushgateways on 127.0.0.1, dyshard in front of
+// them, a handful of example pushes, a table of where each group landed, and commands to try.
+// Runs until Ctrl-C, then stops everything it started (by PID). `--smoke` exits after printing:
+// 0 when every push and every placement check passed, 1 otherwise.
+import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, constants, statSync } from "node:fs";
+import { createServer } from "node:net";
+import { delimiter, isAbsolute, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadConfig } from "../src/config/load.js";
+import { createLogger } from "../src/log.js";
+import { parsePushPath, routingKey, type GroupingKey } from "../src/pushgateway/grouping-key.js";
+import { startApp, type App } from "../src/server/app.js";
+
+const SMOKE = process.argv.includes("--smoke");
+const PUSHGATEWAY = "prometheus-pushgateway";
+const PUSHGATEWAY_PORTS = [9101, 9102, 9103];
+const DYSHARD_PORT = 9091;
+const HOST = "127.0.0.1";
+const BIN_DYSHARD = fileURLToPath(new URL("../../bin/dyshard.js", import.meta.url));
+
+interface Gateway {
+  name: string;
+  url: string;
+  port: number;
+  proc: ChildProcess;
+}
+
+const gateways: Gateway[] = [];
+const started = new Set<ChildProcess>(); // every process this demo spawned
+let app: App | undefined;
+let stopping = false;
+const problems: string[] = [];
+
+const out = (line = "") => process.stdout.write(line + "\n");
+const alive = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Processes and ports
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (!dir) continue;
+    const file = join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return file;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, HOST, () => srv.close(() => resolve(true)));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, HOST, () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts one Pushgateway on `preferred` if it is free, else (or if that fails) on a free port. */
+async function startPushgateway(bin: string, name: string, preferred: number): Promise<Gateway> {
+  const candidates = [(await portIsFree(preferred)) ? preferred : await freePort()];
+  let lastError = "";
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = candidates[attempt] ?? (await freePort());
+    const proc = spawn(bin, ["--persistence.file=", `--web.listen-address=${HOST}:${port}`, "--log.level=warn"], { stdio: ["ignore", "ignore", "pipe"] });
+    started.add(proc);
+    let stderr = "";
+    proc.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    proc.once("error", (err) => (stderr += String(err)));
+    const url = `http://${HOST}:${port}`;
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && alive(proc)) {
+      try {
+        if ((await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) })).ok) {
+          const gw = { name, url, port, proc };
+          proc.once("exit", (code, signal) => {
+            if (!stopping) out(`! ${name} (pid ${proc.pid}) exited unexpectedly (${signal ?? `code ${code}`}); dyshard routes its groups to the others`);
+          });
+          return gw;
+        }
+      } catch {
+        // not listening yet
+      }
+      await sleep(100);
+    }
+    lastError = stderr.trim() || `not ready on port ${port} within 10s`;
+    await stopProcess(proc);
+  }
+  throw new Error(`could not start ${name}: ${lastError}`);
+}
+
+/** SIGTERM by PID, then SIGKILL if it has not exited within 5s. */
+async function stopProcess(proc: ChildProcess): Promise<void> {
+  if (!alive(proc) || proc.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  const within = (ms: number) => Promise.race([exited.then(() => true), sleep(ms).then(() => false)]);
+  try {
+    process.kill(proc.pid, "SIGTERM");
+  } catch {
+    return; // already gone
+  }
+  if (await within(5000)) return;
+  try {
+    process.kill(proc.pid, "SIGKILL");
+  } catch {
+    return;
+  }
+  await within(2000);
+}
+
+async function startDyshard(upstreams: string[]): Promise<App> {
+  const ports = (await portIsFree(DYSHARD_PORT)) ? [DYSHARD_PORT, 0] : [0];
+  let lastError: unknown;
+  for (const port of ports) {
+    const config = loadConfig({ env: {}, flags: { listen: `${HOST}:${port}`, upstream: upstreams, logLevel: "warn" } });
+    try {
+      return await startApp(config, createLogger("warn"));
+    } catch (err) {
+      lastError = err;
+      if ((err as { code?: string }).code !== "EADDRINUSE") break;
+    }
+  }
+  throw lastError;
+}
+
+/** Stops dyshard and every Pushgateway this demo started. */
+async function stopEverything(): Promise<void> {
+  stopping = true;
+  await app?.stop().catch(() => undefined);
+  await Promise.all([...started].map(stopProcess));
+}
+
+// Last resort: if the demo dies some other way, leave no Pushgateway behind.
+process.on("exit", () => {
+  for (const proc of started) {
+    if (alive(proc) && proc.pid !== undefined) {
+      try {
+        process.kill(proc.pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// The example pushes
+
+const b64 = (s: string) => Buffer.from(s).toString("base64url");
+
+interface Example {
+  note: string;
+  /** Several spellings of the same group; each is pushed in turn. */
+  paths: string[];
+}
+
+const EXAMPLES: Example[] = [
+  {
+    note: "3 spellings: label order swapped, a value in @base64",
+    paths: ["/metrics/job/backup/instance/db-1/region/eu", "/metrics/job/backup/region/eu/instance/db-1", `/metrics/job/backup/instance@base64/${b64("db-1")}/region/eu`],
+  },
+  { note: "", paths: ["/metrics/job/backup/instance/db-2/region/eu"] },
+  { note: "", paths: ["/metrics/job/backup/instance/db-3/region/us"] },
+  { note: "", paths: ["/metrics/job/nightly_etl/stage/extract"] },
+  { note: "", paths: ["/metrics/job/nightly_etl/stage/load"] },
+  { note: "a value with a slash, sent as @base64", paths: [`/metrics/job/deploy/app@base64/${b64("shop/web")}`] },
+  { note: "2 spellings: with and without a trailing slash", paths: ["/metrics/job/cleanup", "/metrics/job/cleanup/"] },
+];
+
+function groupOf(path: string): GroupingKey {
+  const parsed = parsePushPath(path);
+  if (parsed.kind !== "group") throw new Error(`demo bug: ${path} is not a push path`);
+  return parsed.group;
+}
+
+/** `{job="backup", instance="db-1", region="eu"}`: the job first, then the labels by name. */
+function showGroup(labels: Record<string, string>): string {
+  const { job, ...rest } = labels;
+  const parts = [`job=${JSON.stringify(job ?? "")}`, ...Object.keys(rest).sort().map((k) => `${k}=${JSON.stringify(rest[k])}`)];
+  return `{${parts.join(", ")}}`;
+}
+
+const labelId = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+async function push(base: string, method: string, path: string, value: number): Promise<void> {
+  const body = `# TYPE demo_records_processed gauge\ndemo_records_processed ${value}\n# TYPE demo_last_success_timestamp_seconds gauge\ndemo_last_success_timestamp_seconds ${Math.floor(Date.now() / 1000)}\n`;
+  try {
+    const res = await fetch(base + path, { method, body, headers: { "content-type": "text/plain; version=0.0.4" }, signal: AbortSignal.timeout(10_000) });
+    const text = await res.text();
+    if (res.status !== 200) problems.push(`${method} ${path} answered ${res.status}: ${text.trim()}`);
+  } catch (err) {
+    problems.push(`${method} ${path} failed: ${(err as Error).message}`);
+  }
+}
+
+async function groupsOn(gw: Gateway): Promise<Record<string, string>[]> {
+  const res = await fetch(`${gw.url}/api/v1/metrics`, { signal: AbortSignal.timeout(5000) });
+  const body = (await res.json()) as { data: { labels: Record<string, string> }[] };
+  return body.data.map((g) => g.labels);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const bin = onPath(PUSHGATEWAY);
+  if (bin === undefined) {
+    process.stderr.write(`demo: ${PUSHGATEWAY} is not installed: run \`sudo apt-get install -y prometheus-pushgateway\`\n`);
+    process.exit(1);
+  }
+
+  gateways.push(...(await Promise.all(PUSHGATEWAY_PORTS.map((port, i) => startPushgateway(bin, `pg-${i + 1}`, port)))));
+  app = await startDyshard(gateways.map((g) => g.url));
+  const dyshard = app.url;
+
+  out("dyshard demo: three real Pushgateways behind one dyshard, all on 127.0.0.1");
+  out();
+  for (const g of gateways) out(`  ${g.name}     ${g.url}   (prometheus-pushgateway, pid ${g.proc.pid})`);
+  out(`  dyshard  ${dyshard}   (mode ${app.config.mode}, in this process, pid ${process.pid})`);
+  out();
+
+  // Push every spelling of every example through dyshard, alternating PUT and POST.
+  let n = 0;
+  for (const ex of EXAMPLES) for (const path of ex.paths) await push(dyshard, n++ % 2 === 0 ? "PUT" : "POST", path, 100 + n);
+
+  // Where did each group land? Ask every Pushgateway, and check against dyshard's ring.
+  const holders = new Map<string, Gateway[]>();
+  let stored = 0;
+  for (const g of gateways) {
+    for (const labels of await groupsOn(g)) {
+      stored++;
+      const id = labelId(labels);
+      holders.set(id, [...(holders.get(id) ?? []), g]);
+    }
+  }
+  const rows = EXAMPLES.map((ex) => {
+    const group = groupOf(ex.paths[0] as string);
+    const labels = { ...group.labels, job: group.job };
+    const on = holders.get(labelId(labels)) ?? [];
+    const owner = app!.cluster.owner(routingKey(group));
+    if (on.length !== 1) problems.push(`${showGroup(labels)} is on ${on.length} Pushgateways (${on.map((g) => g.name).join(", ") || "none"}), expected exactly one`);
+    else if (on[0]!.url !== owner?.url) problems.push(`${showGroup(labels)} is on ${on[0]!.name} but the ring names ${owner?.url ?? "no owner"}`);
+    return { group: showGroup(labels), pushes: ex.paths.length, where: on.map((g) => `${g.name} ${g.url}`).join(" + ") || "(nowhere)", note: ex.note };
+  });
+  if (stored !== EXAMPLES.length) problems.push(`the Pushgateways hold ${stored} groups in all, expected ${EXAMPLES.length} (one per example)`);
+
+  const pushes = EXAMPLES.reduce((sum, ex) => sum + ex.paths.length, 0);
+  out(`Pushed ${pushes} times through dyshard, ${EXAMPLES.length} distinct groups. Where each group landed:`);
+  out();
+  const w1 = Math.max(5, ...rows.map((r) => r.group.length));
+  const w3 = Math.max(11, ...rows.map((r) => r.where.length));
+  out(`  ${"GROUP".padEnd(w1)}  PUSHES  ${"PUSHGATEWAY".padEnd(w3)}  NOTE`);
+  for (const r of rows) out(`  ${r.group.padEnd(w1)}  ${String(r.pushes).padStart(6)}  ${r.where.padEnd(w3)}  ${r.note}`.trimEnd());
+  out();
+  out(`  Groups per Pushgateway: ${gateways.map((g) => `${g.name} ${rows.filter((r) => r.where.startsWith(g.name + " ")).length}`).join(", ")}.`);
+  out("  Every spelling of a group reached the same Pushgateway, so each group is stored once.");
+  out();
+
+  const first = EXAMPLES[0]!.paths[0]!;
+  const binRel = relative(process.cwd(), BIN_DYSHARD);
+  const binShown = binRel && !binRel.startsWith("..") && !isAbsolute(binRel) ? binRel : BIN_DYSHARD;
+  const upstreamFlags = gateways.map((g) => `--upstream ${g.url}`).join(" ");
+  out(SMOKE ? "Commands to try (while the demo runs):" : "Try it (in another terminal; Ctrl-C here stops dyshard and the three Pushgateways):");
+  out();
+  out("  # push a group through dyshard; it picks the Pushgateway");
+  out(`  echo 'demo_try 1' | curl -sS -X PUT --data-binary @- ${dyshard}/metrics/job/try/instance/me`);
+  out("  # where would a path go? (contacts nothing)");
+  out(`  node ${binShown} route ${upstreamFlags} /metrics/job/try/instance/me ${first}`);
+  out("  # look at a Pushgateway's groups");
+  out(`  curl -sS ${gateways[0]!.url}/api/v1/metrics`);
+  out("  # delete the group again");
+  out(`  curl -sS -X DELETE ${dyshard}/metrics/job/try/instance/me`);
+  out("  # the ring, and dyshard's own metrics");
+  out(`  curl -sS ${dyshard}/-/dyshard/ring`);
+  out(`  curl -sS ${dyshard}/metrics | grep '^dyshard_'`);
+  out();
+
+  if (problems.length > 0) {
+    out(`PROBLEMS (${problems.length}):`);
+    for (const p of problems) out(`  - ${p}`);
+    out();
+  }
+
+  if (SMOKE) {
+    await stopEverything();
+    out(problems.length === 0 ? "smoke: ok, everything stopped" : "smoke: FAILED, everything stopped");
+    process.exit(problems.length === 0 ? 0 : 1);
+  }
+
+  out("dyshard is running. Press Ctrl-C to stop it and the three Pushgateways.");
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = () => {
+      stopping = true; // Ctrl-C reaches the Pushgateways too: their exit is expected now
+      if (signals++ > 0) process.exit(1); // a second Ctrl-C: the exit hook SIGKILLs what is left
+      resolve();
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+  out();
+  out("stopping dyshard and the Pushgateways...");
+  await stopEverything();
+  out("stopped.");
+  process.exit(0);
+}
+
+main().catch(async (err: unknown) => {
+  process.stderr.write(`demo: ${(err as Error).message ?? String(err)}\n`);
+  await stopEverything();
+  process.exit(1);
+});

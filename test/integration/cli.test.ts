@@ -1,0 +1,86 @@
+// The `dyshard` command as users run it: route, config errors, and a graceful SIGTERM.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { describe, it } from "node:test";
+import { CLI, spawnDyshard } from "../support/dyshard.js";
+import { push } from "../support/push.js";
+import { Recorder } from "../support/recorder.js";
+
+const UPSTREAMS = ["--upstream", "http://pg-a:9091", "--upstream", "http://pg-b:9091", "--upstream", "http://pg-c:9091/prefix"];
+const dyshard = (args: string[], input?: string, env: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, [CLI, ...args], { input, encoding: "utf8", env: { ...process.env, ...env }, timeout: 20_000 });
+
+describe("dyshard route", () => {
+  it("prints one JSON object per path; every spelling of a group gets the same key and upstream", () => {
+    const paths = ["/metrics/job/j/a/1/b/2", "/metrics/job/j/b/2/a/1", "/metrics/job@base64/ag/a@base64/MQ==/b/2", "/metrics/job/j/b/2/a/1/x/"];
+    const r = dyshard(["route", ...UPSTREAMS, ...paths]);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines.length, 4);
+    assert.deepEqual(Object.keys(lines[0]!), ["path", "job", "labels", "key", "slot", "upstream"]);
+    assert.deepEqual(lines.map((l) => l.path), paths);
+    assert.equal(new Set(lines.map((l) => l.key)).size, 1);
+    assert.equal(new Set(lines.map((l) => l.upstream)).size, 1);
+    assert.deepEqual(lines[3]!.labels, { b: "2", a: "1", x: "" });
+    assert.ok(["http://pg-a:9091", "http://pg-b:9091", "http://pg-c:9091/prefix"].includes(lines[0]!.upstream as string));
+  });
+
+  it("reads paths from standard input, reports rejected paths with the Pushgateway's status and message, and exits non-zero", () => {
+    const r = dyshard(["route", ...UPSTREAMS], "/metrics/job/ok1\n/metrics/job/j/a/1/b\n\n/metrics/job/j/__x/1\n/not/a/push\n");
+    assert.equal(r.status, 1);
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines.length, 4);
+    assert.equal(lines[0]!.job, "ok1");
+    assert.deepEqual(lines[1], { path: "/metrics/job/j/a/1/b", status: 400, error: 'odd number of components in label string "/a/1/b"' });
+    assert.deepEqual(lines[2], { path: "/metrics/job/j/__x/1", status: 400, error: 'improper label name "__x"' });
+    assert.equal(lines[3]!.status, 404);
+  });
+
+  it("follows --shard-by job and the DYSHARD_UPSTREAMS environment variable", () => {
+    const r = dyshard(["route", "--shard-by", "job", "/metrics/job/j/i/1", "/metrics/job/j/i/2"], undefined, { DYSHARD_UPSTREAMS: "http://a:1,http://b:2,http://c:3,http://d:4" });
+    assert.equal(r.status, 0, r.stderr);
+    const [a, b] = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { key: string; upstream: string });
+    assert.equal(a!.key, '{job="j"}');
+    assert.equal(a!.upstream, b!.upstream);
+  });
+});
+
+describe("dyshard serve", () => {
+  for (const [args, env, key] of [
+    [["--health-interval", "often"], {}, "health.interval"],
+    [["--mode", "sideways"], {}, "mode"],
+    [[], { DYSHARD_ENGINE: "nginx" }, "engine"],
+    [["--listen", "9091"], {}, "listen"],
+  ] as const) {
+    it(`exits non-zero naming ${key} on a bad value`, () => {
+      const r = dyshard(["serve", "--upstream", "http://127.0.0.1:1", ...args], undefined, env);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, new RegExp(`invalid ${key.replace(".", "\\.")}`));
+    });
+  }
+
+  it("refuses to start without upstreams, saying so", () => {
+    const r = dyshard(["serve", "--listen", "127.0.0.1:0"], undefined, { DYSHARD_UPSTREAMS: "" });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /no upstreams configured/);
+  });
+
+  it("on SIGTERM stops accepting, lets the request in flight finish, and exits 0", async () => {
+    const rec = await Recorder.start();
+    rec.behave = (_req, res) => setTimeout(() => res.writeHead(200).end(), 800);
+    const proc = await spawnDyshard(["--upstream", rec.url, "--health-interval", "10s"]);
+    try {
+      const inFlight = push(proc.url, "/metrics/job/slow", "s 1\n");
+      await new Promise((r) => setTimeout(r, 200));
+      const exit = proc.stop("SIGTERM");
+      const answered = await inFlight;
+      assert.equal(answered.status, 200);
+      assert.equal(await exit, 0);
+      await assert.rejects(fetch(`${proc.url}/-/healthy`));
+      assert.match(proc.output(), /"msg":"dyshard stopped"/);
+    } finally {
+      await proc.stop("SIGKILL");
+      await rec.stop();
+    }
+  });
+});
