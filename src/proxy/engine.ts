@@ -9,8 +9,6 @@ export interface UpstreamRequest {
   target: string;
   headers: OutgoingHttpHeaders;
   body: Buffer | Readable;
-  /** Aborted on the upstream timeout or when the client goes away. */
-  signal: AbortSignal;
 }
 
 export type AttemptResult =
@@ -18,6 +16,9 @@ export type AttemptResult =
   | { relayed: true; status: number }
   /** Nothing reached the client: the Forwarder may retry or answer an error itself. */
   | { relayed: false; error: unknown };
+
+/** An engine enforces its upstream timeout itself and reports it with this code. */
+export const TIMEOUT_CODE = "UND_ERR_HEADERS_TIMEOUT";
 
 export interface Engine {
   readonly name: string;

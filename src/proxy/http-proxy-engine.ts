@@ -1,12 +1,13 @@
 // The design card's engine: http-proxy with a keep-alive agent (without one it sends
-// `Connection: close` and opens a connection per push) and the fix for its hang when an upstream
-// dies mid-answer (routing.md).
+// `Connection: close` and opens a connection per push), a real upstream timeout (its own
+// proxyTimeout surfaces as a reset) and the fix for its hang when an upstream dies mid-answer
+// (routing.md).
 import { EventEmitter } from "node:events";
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import { Readable } from "node:stream";
 import httpProxy from "http-proxy";
-import type { AttemptResult, Engine, UpstreamRequest } from "./engine.js";
+import { TIMEOUT_CODE, type AttemptResult, type Engine, type UpstreamRequest } from "./engine.js";
 
 export class HttpProxyEngine implements Engine {
   readonly name = "http-proxy";
@@ -35,7 +36,6 @@ export class HttpProxyEngine implements Engine {
       const done = (result: AttemptResult) => {
         if (settled) return;
         settled = true;
-        req.signal.removeEventListener("abort", abort);
         resolve(result);
       };
       const fail = (error: unknown) => {
@@ -45,12 +45,10 @@ export class HttpProxyEngine implements Engine {
           done({ relayed: true, status: res.statusCode });
         } else done({ relayed: false, error });
       };
-      const abort = () => fail(req.signal.reason);
-      req.signal.addEventListener("abort", abort, { once: true });
       body.once("error", fail);
       this.attempts.set(stand, (r) => {
         proxyReq = r;
-        r.setTimeout(this.timeoutMs, () => fail(Object.assign(new Error("upstream timeout"), { code: "UND_ERR_HEADERS_TIMEOUT" })));
+        r.setTimeout(this.timeoutMs, () => fail(Object.assign(new Error("upstream timeout"), { code: TIMEOUT_CODE })));
       });
       res.once("close", () => (res.headersSent ? done({ relayed: true, status: res.statusCode }) : fail(new Error("client closed the connection"))));
       this.proxy.web(

@@ -20,7 +20,6 @@ export class UndiciEngine implements Engine {
         path: prefix + req.target,
         headers: req.headers as Record<string, string>,
         body: req.body,
-        signal: req.signal,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });

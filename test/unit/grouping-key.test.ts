@@ -68,6 +68,11 @@ describe("parsePushPath: percent-decoding happens before routing", () => {
     assert.deepEqual(group("/metrics/job/j/a/%E2%9C%93/b/%25/c/x%0Ay/d/+"), { job: "j", labels: { a: "✓", b: "%", c: "x\ny", d: "+" } });
   });
 
+  it("decodes %2F in the static part too: /metrics/job%2Fx is a push of job x", () => {
+    assert.deepEqual(group("/metrics/job%2Fx"), { job: "x", labels: {} });
+    assert.deepEqual(group("/metrics%2Fjob%2Fx%2Fa%2F1"), { job: "x", labels: { a: "1" } });
+  });
+
   it("decodes %40, so job%40base64 is the job@base64 route and a%40base64 a base64 label", () => {
     assert.deepEqual(group(`/metrics/job%40base64/${b64("jj")}`), { job: "jj", labels: {} });
     assert.deepEqual(group("/metrics/job/j/a%40base64/MQ"), { job: "j", labels: { a: "1" } });
@@ -87,7 +92,7 @@ describe("parsePushPath: percent-decoding happens before routing", () => {
   });
 
   it("leaves paths outside /metrics/job/ alone", () => {
-    for (const target of ["/metrics", "/metrics/job", "/metrics/jobs/x", "/api/v1/metrics", "/-/healthy", "/metrics/job%2Fx"]) {
+    for (const target of ["/metrics", "/metrics/job", "/metrics/jobs/x", "/api/v1/metrics", "/-/healthy"]) {
       assert.deepEqual(parsePushPath(target), { kind: "other" }, target);
     }
   });
@@ -201,5 +206,225 @@ describe("parsePushPath: the label part", () => {
     assert400("/metrics/job/j/a/1/", 'odd number of components in label string "/a/1/"');
     assert400("/metrics/job/j/a/1/b/2/", 'odd number of components in label string "/a/1/b/2/"');
     assert400("/metrics/job/j/a/%22%5C%0A/b", 'odd number of components in label string "/a/\\"\\\\\\n/b"');
+  });
+});
+
+describe("parsePushPath: duplicates, the job label, trailing slashes", () => {
+  it("lets the last of duplicate names win, whatever the spelling", () => {
+    assert.deepEqual(group("/metrics/job/j/a/1/a/2"), { job: "j", labels: { a: "2" } });
+    assert.deepEqual(group("/metrics/job/j/a/1/a@base64/Mg"), { job: "j", labels: { a: "2" } });
+    assert.deepEqual(group("/metrics/job/j/a@base64/Mg/a/3"), { job: "j", labels: { a: "3" } });
+    assert.deepEqual(group("/metrics/job/j/a/%FF/a/1"), { job: "j", labels: { a: "1" } }, "an overwritten non-UTF-8 value is harmless");
+  });
+
+  it("overwrites a job label in the label part with the URL job", () => {
+    assert.deepEqual(group("/metrics/job/j/job/other"), { job: "j", labels: {} });
+    assert.deepEqual(group("/metrics/job/j/job/other/a/1"), { job: "j", labels: { a: "1" } });
+    assert.deepEqual(group(`/metrics/job@base64/${b64("j")}/job/other`), { job: "j", labels: {} });
+    assert.deepEqual(group("/metrics/job/j/job/%FF"), { job: "j", labels: {} });
+  });
+
+  it("reads a trailing slash after the job as no labels, and after a name as an empty value", () => {
+    assert.deepEqual(group("/metrics/job/j1/"), { job: "j1", labels: {} });
+    assert.deepEqual(group(`/metrics/job@base64/${b64("j1")}/`), { job: "j1", labels: {} });
+    assert.deepEqual(group("/metrics/job/j/instance/"), { job: "j", labels: { instance: "" } });
+    assert.deepEqual(group("/metrics/job/j/a/1/instance/"), { job: "j", labels: { a: "1", instance: "" } });
+  });
+});
+
+describe("route: redirects and methods", () => {
+  it("answers //, /./ and /../ with a 301 to the cleaned path, for every method", () => {
+    for (const method of ["PUT", "POST", "DELETE", "GET"]) {
+      assertRedirect(method, "/metrics/job//j", 301, "/metrics/job/j");
+      assertRedirect(method, "/metrics/job/./j", 301, "/metrics/job/j");
+      assertRedirect(method, "/metrics/job/x/../j", 301, "/metrics/job/j");
+    }
+    assertRedirect("PUT", "///metrics/job/j", 301, "/metrics/job/j");
+    assertRedirect("PUT", "/metrics//job/j/a/1", 301, "/metrics/job/j/a/1");
+    assertRedirect("PUT", "/metrics/job/j/a/1/.", 301, "/metrics/job/j/a/1");
+    assertRedirect("PUT", "/metrics/job/j/a/./", 301, "/metrics/job/j/a/");
+    assertRedirect("PUT", "/metrics/job/j/x/%2E%2E", 301, "/metrics/job/j");
+    assertRedirect("PUT", "/metrics/job/a%2F%2Fb", 301, "/metrics/job/a/b");
+  });
+
+  it("keeps the query and re-escapes the cleaned path in the 301 Location", () => {
+    assertRedirect("PUT", "/metrics/job//j?x=1&y=%FF", 301, "/metrics/job/j?x=1&y=%FF");
+    assertRedirect("PUT", "/metrics/job//x%20y", 301, "/metrics/job/x%20y");
+    assertRedirect("PUT", "/metrics/job//a!b(c)*'", 301, "/metrics/job/a%21b%28c%29%2A%27");
+    assertRedirect("PUT", "/metrics/job//a%3Fb/l/%E2%9C%93", 301, "/metrics/job/a%3Fb/l/%E2%9C%93");
+    assertRedirect("PUT", "/metrics/job//a$&+,:;=@b", 301, "/metrics/job/a$&+,:;=@b");
+  });
+
+  it("answers /metrics/job/ with a 307 to /metrics/job", () => {
+    assertRedirect("PUT", "/metrics/job/", 307, "/metrics/job");
+    assertRedirect("POST", "/metrics/job/?x=1", 307, "/metrics/job?x=1");
+  });
+
+  it("answers a wrongly cased static part with a 307 to the fixed case (job and labels untouched)", () => {
+    assertRedirect("PUT", "/Metrics/job/J", 307, "/metrics/job/J");
+    assertRedirect("DELETE", "/METRICS/JOB@BASE64/ag", 307, "/metrics/job@base64/ag");
+    assertRedirect("PUT", "/metrics/Job/a%20b/X/1", 307, "/metrics/job/a%20b/X/1");
+  });
+
+  it("answers GET on a push path with 405 and Allow, OPTIONS with 200 and Allow", () => {
+    for (const target of ["/metrics/job/j", "/metrics/job/j/a/1", "/metrics/job@base64/=", "/metrics/job/j/a-b/1"]) {
+      const a = answer("GET", target);
+      assert.equal(a.status, 405, target);
+      assert.equal(a.body, "Method Not Allowed\n");
+      assert.equal(a.headers.allow, "DELETE, OPTIONS, POST, PUT");
+      const o = answer("OPTIONS", target);
+      assert.equal(o.status, 200);
+      assert.equal(o.headers.allow, "DELETE, OPTIONS, POST, PUT");
+    }
+    assert.equal(answer("PATCH", "/metrics/job/j").status, 405);
+  });
+
+  it("answers other methods 404 where no push route matches the path as spelled", () => {
+    for (const target of ["/Metrics/job/j", "/metrics/job/", "/metrics/job@base64/"]) {
+      for (const method of ["GET", "OPTIONS", "HEAD", "PATCH"]) {
+        const a = answer(method, target);
+        assert.equal(a.status, 404, `${method} ${target}`);
+        assert.equal(a.body, "404 page not found\n");
+      }
+    }
+  });
+
+  it("routes PUT, POST and DELETE of a group alike", () => {
+    const keys = ["PUT", "POST", "DELETE"].map((m) => {
+      const r = route(m, "/metrics/job/j/a/1", "group");
+      assert.equal(r.kind, "push");
+      return (r as Extract<Route, { kind: "push" }>).key;
+    });
+    assert.equal(new Set(keys).size, 1);
+  });
+});
+
+describe("parsePushPath: values that are not UTF-8 after decoding", () => {
+  const cases: Array<[string, string]> = [
+    ["/metrics/job/j/b@base64/_-_-", 'b="\\xff\\xef\\xfe"'],
+    ["/metrics/job/j/a/%FF", 'a="\\xff"'],
+    ["/metrics/job/j/a/x%C3", 'a="x\\xc3"'],
+    ["/metrics/job/j/a/%ED%A0%80", 'a="\\xed\\xa0\\x80"'],
+    ["/metrics/job/%FF", '"\\xff"'],
+    ["/metrics/job@base64/_-_-", '"\\xff\\xef\\xfe"'],
+  ];
+  for (const [target, quoted] of cases) {
+    it(`answers ${target} with 400 and a clear message, never a group`, () => {
+      const a = answer("PUT", target);
+      assert.equal(a.status, 400);
+      assert.ok(a.body.includes(quoted), a.body);
+      assert.match(a.body, /is not valid UTF-8 after decoding; dyshard refuses it because Pushgateway 1\.5\.1 would be left failing every later push\n$/);
+      assert.equal(route("DELETE", target, "group").kind, "answer");
+    });
+  }
+});
+
+/** Reads a routing key back into a label set; throws when the key is not a well-formed label set. */
+function parseKey(key: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  assert.ok(key.startsWith("{") && key.endsWith("}"), key);
+  let i = 1;
+  while (i < key.length - 1) {
+    const eq = key.indexOf('="', i);
+    assert.ok(eq > i, `no name at ${i} in ${key}`);
+    const name = key.slice(i, eq);
+    assert.match(name, /^[a-zA-Z_][a-zA-Z0-9_]*$/);
+    i = eq + 2;
+    let value = "";
+    for (;;) {
+      const c = key[i++];
+      assert.ok(c !== undefined && c !== "\n", `unterminated value in ${key}`);
+      if (c === '"') break;
+      if (c === "\\") {
+        const e = key[i++];
+        assert.ok(e === "\\" || e === '"' || e === "n", `bad escape in ${key}`);
+        value += e === "n" ? "\n" : e;
+      } else value += c;
+    }
+    assert.ok(!(name in out), `duplicate ${name} in ${key}`);
+    out[name] = value;
+    if (key[i] === ",") i++;
+    else assert.equal(i, key.length - 1, `junk after value in ${key}`);
+  }
+  return out;
+}
+
+describe("routingKey", () => {
+  it("is the same for every spelling of one group", () => {
+    const spellings = [
+      "/metrics/job/j/a/1/b/x%20y",
+      "/metrics/job/j/b/x%20y/a/1",
+      `/metrics/job@base64/${b64("j")}/a/1/b/x%20y`,
+      `/metrics/job@base64/${b64padded("j")}/b@base64/${b64("x y")}/a@base64/${b64padded("1")}`,
+      "/metrics/job/j/a@base64/MQ==/b@base64/eCB5",
+      "/metrics/job/j/a/0/b/x%20y/a/1",
+      "/metrics/job/j/job/other/a/1/b/x%20y",
+      "/metrics/job%40base64/ag/a%40base64/MQ/b/x%20y?ignored=1",
+    ];
+    const keys = spellings.map((s) => key(s));
+    for (let i = 1; i < keys.length; i++) assert.equal(keys[i], keys[0], spellings[i]);
+    assert.deepEqual(parseKey(keys[0] as string), { job: "j", a: "1", b: "x y" });
+    assert.notEqual(key("/metrics/job/j/a/1/b/x%20z"), keys[0]);
+    assert.notEqual(key("/metrics/job/j/a/1"), keys[0]);
+  });
+
+  it("treats a trailing slash after the job as no labels", () => {
+    assert.equal(key("/metrics/job/j1/"), key("/metrics/job/j1"));
+    assert.equal(key(`/metrics/job@base64/${b64("j1")}/`), key("/metrics/job/j1"));
+  });
+
+  it("drops empty-valued labels: {job=j} and {job=j,x=\"\"} share a key (and so an owner)", () => {
+    const plain = key("/metrics/job/j");
+    for (const t of ["/metrics/job/j/x/", "/metrics/job/j/x@base64/=", "/metrics/job/j/instance/", "/metrics/job/j/instance@base64/", "/metrics/job/j/x/1/x/"]) {
+      assert.equal(key(t), plain, t);
+    }
+    assert.equal(key("/metrics/job/j/a/1/instance/"), key("/metrics/job/j/a/1"));
+    assert.notEqual(key("/metrics/job/j/x/0"), plain);
+    assert.equal(routingKey({ job: "j", labels: { x: "" } }), routingKey({ job: "j", labels: {} }));
+  });
+
+  it("with shard_by job, gives one key per job", () => {
+    const keys = ["/metrics/job/j", "/metrics/job/j/a/1", "/metrics/job/j/a/2/b/3", `/metrics/job@base64/${b64("j")}/instance/i`].map((t) => key(t, "job"));
+    assert.equal(new Set(keys).size, 1);
+    assert.deepEqual(parseKey(keys[0] as string), { job: "j" });
+    assert.notEqual(key("/metrics/job/k/a/1", "job"), keys[0]);
+    assert.notEqual(key("/metrics/job/j%20", "job"), keys[0]);
+  });
+
+  it("is unambiguous: values with \" , = \\ and newlines never collide", () => {
+    const pieces = ["", "1", '"', ",", "=", "\\", "\n", "\\n", '\\"', 'a",b="c', "a,b=c", '1"}', "}", "{", "job", '"job="x'];
+    const groups: GroupingKey[] = [];
+    for (const job of ["j", 'j"', "j\\", "j,a=", 'j",a="1']) {
+      groups.push({ job, labels: {} });
+      for (const a of pieces) {
+        groups.push({ job, labels: { a } });
+        for (const b of pieces) groups.push({ job, labels: { a, b } });
+      }
+    }
+    const seen = new Map<string, string>();
+    for (const g of groups) {
+      const k = routingKey(g);
+      // What the key stands for: the job plus the non-empty labels, read back from the key itself.
+      const meant: Record<string, string> = { job: g.job };
+      for (const [n, v] of Object.entries(g.labels)) if (v !== "") meant[n] = v;
+      assert.deepEqual(parseKey(k), meant, `${JSON.stringify(g)} -> ${k}`);
+      const canonical = JSON.stringify(Object.entries(meant).sort(([x], [y]) => (x < y ? -1 : 1)));
+      const before = seen.get(k);
+      assert.ok(before === undefined || before === canonical, `${k} is the key of both ${before} and ${canonical}`);
+      seen.set(k, canonical);
+      assert.deepEqual(parseKey(routingKey(g, "job")), { job: g.job });
+    }
+    const distinct = new Set(groups.map((g) => JSON.stringify([g.job, Object.entries(g.labels).filter(([, v]) => v !== "").sort()])));
+    assert.equal(seen.size, distinct.size);
+  });
+
+  it("cannot be confused by a value that spells out another label", () => {
+    const tricky = routingKey({ job: "j", labels: { a: '1",b="2' } });
+    const honest = routingKey({ job: "j", labels: { a: "1", b: "2" } });
+    assert.notEqual(tricky, honest);
+    assert.notEqual(routingKey({ job: 'j",a="1', labels: {} }), routingKey({ job: "j", labels: { a: "1" } }));
+    assert.notEqual(routingKey({ job: "j", labels: { a: "x\\" } }), routingKey({ job: "j", labels: { a: 'x\\"' } }));
+    assert.notEqual(routingKey({ job: "j\n", labels: {} }), routingKey({ job: "j\\n", labels: {} }));
+    assert.notEqual(key("/metrics/job/j/a/1%2C"), key("/metrics/job/j/a/1%2Cb%3D"));
   });
 });
