@@ -284,6 +284,8 @@ describe("parity with Pushgateway 1.5.1: other methods", () => {
   const PATHS = ["/metrics/job/m01", "/metrics/job/m02/a/1", "/metrics/job@base64/=", "/metrics/job/m03/a-b/1", "/metrics/job/", "/metrics/job@base64/", "/Metrics/job/m04", "/metrics/job//m05", "/metrics/job/m06/a/%ZZ"];
   for (const method of ["POST", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH"]) {
     for (const path of PATHS) {
+      // Go answers a malformed target with a body even to HEAD, which node:http cannot read.
+      if (method === "HEAD" && path.includes("%ZZ")) continue;
       it(`${method} ${path}`, async () => {
         const mine = route(method, path, "group");
         const real = await send(pg, method, path, method === "POST" ? "m 1\n" : undefined);
@@ -321,7 +323,7 @@ describe("parity with Pushgateway 1.5.1: paths that break an instance", () => {
     ["DELETE", "/metrics/job@base64/fz4+"],
   ];
   for (const [method, path] of BAD_JOB_BASE64) {
-    it(`${method} ${path}: same 400 as the Pushgateway, which then hangs every ${method} to job@base64`, async () => {
+    it(`${method} ${path}: same 400 as the Pushgateway, whose ${method} route for it then hangs`, async () => {
       const pg = await throwaway();
       const mine = route(method, path, "group");
       assert.equal(mine.kind, "answer", "dyshard must answer this itself");
@@ -329,9 +331,15 @@ describe("parity with Pushgateway 1.5.1: paths that break an instance", () => {
       const real = await send(pg, method, path, body, 3000);
       assertSameAnswer(`${method} ${path}`, real, mine as Answer, method);
       assert.match(real.body, /^invalid base64 encoding in job name /);
-      // Why dyshard must never forward it: the handler's mutex is now held for good.
-      await assert.rejects(send(pg, method, `/metrics/job@base64/${b64("after")}`, body, 1000), NoAnswer);
-      assert.equal((await send(pg, method, "/metrics/job/after-plain", body, 3000)).status, method === "DELETE" ? 202 : 200, "plain job pushes still work");
+      // Why dyshard must never forward it: the handler's mutex is now held for good. Each route
+      // (job@base64 with and without a label part, per method) has a handler and mutex of its own.
+      const ok = method === "DELETE" ? 202 : 200;
+      const withLabels = path.slice("/metrics/job@base64/".length).includes("/");
+      const sameRoute = `/metrics/job@base64/${b64("after")}${withLabels ? "/a/1" : ""}`;
+      const otherRoute = `/metrics/job@base64/${b64("after")}${withLabels ? "" : "/a/1"}`;
+      await assert.rejects(send(pg, method, sameRoute, body, 1000), NoAnswer, `${method} ${sameRoute} should hang`);
+      assert.equal((await send(pg, method, otherRoute, body, 3000)).status, ok, `${method} ${otherRoute} (another route) still works`);
+      assert.equal((await send(pg, method, "/metrics/job/after-plain", body, 3000)).status, ok, "plain job pushes still work");
       await pg.kill();
     });
   }
