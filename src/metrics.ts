@@ -57,9 +57,7 @@ export function createMetrics(cluster: Cluster) {
       this.set(cluster.healthyCount());
     },
   });
-  cluster.on("change", ({ member, healthy }) => {
-    m.healthChanges.inc({ upstream: member.url, state: healthy ? "up" : "down" });
-    m.ringChanges.inc();
-  });
+  cluster.on("change", ({ member, healthy }) => m.healthChanges.inc({ upstream: member.url, state: healthy ? "up" : "down" }));
+  cluster.on("ring", () => m.ringChanges.inc());
   return m;
 }

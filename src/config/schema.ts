@@ -68,6 +68,37 @@ const listen = z.string().transform((v, ctx) => {
   return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
 });
 
+const flag = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => ["true", "1", "yes"].includes(v))]);
+
+const consul = z
+  .object({
+    address: upstreamUrl.default("http://127.0.0.1:8500"),
+    token: z.string().default(""),
+    datacenter: z.string().default(""),
+    service: z.string().regex(/^[A-Za-z0-9_-]+$/, "a Consul service name (letters, digits, - and _)").default("pushgateway"),
+    tag: z.string().default(""),
+    wait: duration("30s"),
+    register: flag.default(false),
+    check_interval: duration("5s"),
+    check_timeout: duration("2s"),
+    /** "" (never) or at least 1m, as Consul requires. */
+    deregister_critical_after: z
+      .union([z.string(), z.number()])
+      .default("")
+      .transform((v, ctx) => {
+        if (v === "" || v === "0") return 0;
+        const ms = parseDuration(v);
+        if (ms === undefined || ms < 60_000) {
+          ctx.addIssue({ code: "custom", message: `expected "" (never) or a duration of at least 1m, got ${JSON.stringify(v)}` });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+    /** HOST:PORT under which Consul and Prometheus reach this dyshard (default: this host's name and the listen port). */
+    advertise: z.string().default(""),
+  })
+  .strict();
+
 export const fileSchema = z
   .object({
     listen: listen.default("0.0.0.0:9091"),
@@ -88,6 +119,10 @@ export const fileSchema = z
         client_idle_timeout: duration("60s"),
         shutdown_timeout: duration("10s"),
       })
+      .strict()
+      .default({}),
+    discovery: z
+      .object({ type: z.enum(["static", "consul"]).default("static"), consul: consul.default({}) })
       .strict()
       .default({}),
     log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
@@ -116,6 +151,23 @@ export interface Config {
     clientHeaderTimeoutMs: number;
     clientIdleTimeoutMs: number;
     shutdownTimeoutMs: number;
+  };
+  discovery: {
+    type: "static" | "consul";
+    consul: {
+      address: string;
+      token: string;
+      datacenter: string;
+      service: string;
+      tag: string;
+      waitMs: number;
+      register: boolean;
+      checkIntervalMs: number;
+      checkTimeoutMs: number;
+      /** 0: never. */
+      deregisterCriticalAfterMs: number;
+      advertise: string;
+    };
   };
   logLevel: string;
 }

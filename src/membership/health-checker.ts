@@ -13,14 +13,14 @@ export interface HealthCheckOptions {
 
 export class HealthChecker {
   private timer: NodeJS.Timeout | undefined;
-  private readonly streak = new Map<number, number>(); // >0: passes in a row, <0: failures in a row
+  private readonly streak = new WeakMap<Member, number>(); // >0: passes in a row, <0: failures in a row
   private running = false;
 
   constructor(
     private readonly cluster: Cluster,
     private readonly opts: HealthCheckOptions,
   ) {
-    cluster.on("change", ({ member }) => this.streak.delete(member.slot));
+    cluster.on("change", ({ member }) => this.streak.delete(member));
   }
 
   start(): void {
@@ -48,11 +48,11 @@ export class HealthChecker {
 
   private async checkOne(m: Member): Promise<void> {
     const result = await probe(m.url, this.opts.timeoutMs);
-    const prev = this.streak.get(m.slot) ?? 0;
+    const prev = this.streak.get(m) ?? 0;
     const streak = result.ok ? Math.max(prev, 0) + 1 : Math.min(prev, 0) - 1;
-    this.streak.set(m.slot, streak);
-    if (!m.healthy && streak >= this.opts.rise) this.cluster.setHealth(m.slot, true, `${streak} passing checks of /-/ready`);
-    else if (m.healthy && -streak >= this.opts.fall) this.cluster.setHealth(m.slot, false, `${-streak} failing checks of /-/ready: ${result.detail}`);
+    this.streak.set(m, streak);
+    if (!m.reachable && streak >= this.opts.rise) this.cluster.setHealth(m.slot, true, `${streak} passing checks of /-/ready`);
+    else if (m.reachable && -streak >= this.opts.fall) this.cluster.setHealth(m.slot, false, `${-streak} failing checks of /-/ready: ${result.detail}`);
   }
 }
 

@@ -1,4 +1,5 @@
-// Wires the path of a push: membership & health → ring → router → forwarder, behind one listener.
+// Wires the path of a push: discovery → membership & health → ring → router → forwarder, behind
+// one listener.
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../config/schema.js";
@@ -12,6 +13,7 @@ import { HttpProxyEngine } from "../proxy/http-proxy-engine.js";
 import { UndiciEngine } from "../proxy/undici-engine.js";
 import { loadHash64 } from "../ring/hash.js";
 import { createListener } from "./listener.js";
+import { startDiscovery } from "../discovery/discovery.js";
 
 export interface App {
   config: Config;
@@ -26,8 +28,12 @@ export interface App {
 }
 
 export async function startApp(config: Config, log: Logger = createLogger(config.logLevel)): Promise<App> {
-  if (config.upstreams.filter((u) => !u.retired).length === 0) throw new Error("no upstreams configured: give at least one --upstream URL (or upstreams: in the config file)");
-  const cluster = new Cluster(config.upstreams, await loadHash64());
+  const consul = config.discovery.type === "consul";
+  if ((!consul || config.discovery.consul.register) && config.upstreams.filter((u) => !u.retired).length === 0) {
+    throw new Error("no upstreams configured: give at least one --upstream URL (or upstreams: in the config file)");
+  }
+  // With Consul the membership is the catalog's, not the config's.
+  const cluster = new Cluster(consul ? [] : config.upstreams, await loadHash64());
   const metrics = createMetrics(cluster);
   const checker = new HealthChecker(cluster, config.health);
   const engine: Engine = config.engine === "http-proxy" ? new HttpProxyEngine(config.limits.upstreamTimeoutMs) : new UndiciEngine(config.limits.upstreamTimeoutMs);
@@ -42,8 +48,9 @@ export async function startApp(config: Config, log: Logger = createLogger(config
     server.once("error", reject);
     server.listen(config.listen.port, config.listen.host, () => resolve());
   });
-  checker.start();
   const addr = server.address() as AddressInfo;
+  const discovery = await startDiscovery(config, cluster, metrics, log, addr.port);
+  checker.start();
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}`;
   log.info({ listen: `${host}:${addr.port}`, mode: config.mode, engine: engine.name, shard_by: config.shardBy, upstreams: cluster.active().map((m) => `${m.slot}=${m.url}`) }, "dyshard listening");
@@ -52,6 +59,7 @@ export async function startApp(config: Config, log: Logger = createLogger(config
   const stop = () =>
     (stopping ??= (async () => {
       checker.stop();
+      await discovery.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.limits.shutdownTimeoutMs).unref());

@@ -1,0 +1,17 @@
+import Consul from "consul";
+
+export type ConsulClient = InstanceType<typeof Consul>;
+
+export interface ConsulAddress {
+  address: string;
+  token: string;
+  datacenter: string;
+}
+
+/** A node-consul client for an address such as http://consul:8500 (call destroy() when done). */
+export function createConsulClient({ address, token, datacenter }: ConsulAddress): ConsulClient {
+  const defaults: Record<string, string> = {};
+  if (token) defaults.token = token;
+  if (datacenter) defaults.dc = datacenter;
+  return new Consul({ baseUrl: `${address.replace(/\/$/, "")}/v1`, defaults } as ConstructorParameters<typeof Consul>[0]);
+}

@@ -1,0 +1,78 @@
+// Follows the Pushgateways' health in Consul with blocking queries (node-consul's watch) and
+// hands each answer to the Cluster at once. When Consul is unreachable or answers errors the ring
+// keeps the last known membership while the watch retries with backoff.
+import { Counter, Gauge } from "prom-client";
+import type { Logger } from "pino";
+import type { Cluster } from "../membership/cluster.js";
+import type { Metrics } from "../metrics.js";
+import type { ConsulClient } from "./consul-client.js";
+import { membersFromHealth, type HealthEntry } from "./consul-catalog.js";
+
+export interface ConsulDiscoveryOptions {
+  service: string;
+  tag: string;
+  waitMs: number;
+}
+
+export class ConsulDiscovery {
+  private watch: ReturnType<ConsulClient["watch"]> | undefined;
+  private stopped = false;
+  private readonly errors: Counter;
+  private lastSuccessMs = 0;
+  private firstAnswer!: () => void;
+  /** Resolves on the first successful answer. */
+  readonly ready = new Promise<void>((resolve) => (this.firstAnswer = resolve));
+
+  constructor(
+    private readonly consul: ConsulClient,
+    private readonly cluster: Cluster,
+    metrics: Metrics,
+    private readonly log: Logger,
+    private readonly opts: ConsulDiscoveryOptions,
+  ) {
+    this.errors = new Counter({ name: "dyshard_discovery_errors_total", help: "Failed Consul health queries (the ring keeps its last membership meanwhile).", registers: [metrics.registry] });
+    const self = this;
+    new Gauge({
+      name: "dyshard_discovery_last_success_timestamp_seconds",
+      help: "Unix time of the last successful Consul health answer (0 before the first).",
+      registers: [metrics.registry],
+      collect() {
+        // A blocking query that times out unchanged is a success too, but emits no "change".
+        self.lastSuccessMs = Math.max(self.lastSuccessMs, self.watch?.updateTime() ?? 0);
+        this.set(self.lastSuccessMs / 1000);
+      },
+    });
+  }
+
+  start(): void {
+    if (this.stopped || this.watch) return;
+    const options: Record<string, unknown> = { service: this.opts.service, wait: `${Math.round(this.opts.waitMs)}ms` };
+    if (this.opts.tag) options.tag = this.opts.tag;
+    const watch = this.consul.watch({ method: this.consul.health.service, options: options as never, backoffFactor: 100, backoffMax: 5000 });
+    this.watch = watch;
+    watch.on("change", (data: unknown) => this.apply(data as HealthEntry[]));
+    watch.on("error", (err: Error & { statusCode?: number }) => {
+      this.errors.inc();
+      this.log.warn({ err: err.message, status: err.statusCode, healthy_members: this.cluster.healthyCount() }, "Consul health query failed; routing on the last known membership");
+    });
+    // node-consul ends a watch for good on some answers (a 400, no X-Consul-Index): start anew.
+    watch.on("end", () => {
+      this.lastSuccessMs = Math.max(this.lastSuccessMs, watch.updateTime() ?? 0);
+      this.watch = undefined;
+      if (!this.stopped) setTimeout(() => this.start(), 1000).unref();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.watch?.end();
+  }
+
+  private apply(entries: HealthEntry[]): void {
+    const { members, warnings } = membersFromHealth(Array.isArray(entries) ? entries : []);
+    for (const w of warnings) this.log.warn(w);
+    this.cluster.update(members);
+    this.lastSuccessMs = Date.now();
+    this.firstAnswer();
+  }
+}
