@@ -1,0 +1,103 @@
+// No Docker engine runs here: check that docker-compose.yml, the Dockerfile, config.example.yaml
+// and deploy/prometheus.yml agree with each other, as `docker compose up` would need.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, it } from "node:test";
+import { parse } from "yaml";
+import { loadConfig } from "../../src/config/load.js";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const read = (f: string) => readFileSync(join(root, f), "utf8");
+
+interface Service {
+  image?: string;
+  build?: string | { context: string; dockerfile?: string };
+  command?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  ports?: string[];
+  depends_on?: string[];
+}
+const compose = parse(read("docker-compose.yml")) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
+const services = compose.services;
+const dockerfile = read("Dockerfile");
+const containerPort = (s: Service) => {
+  const listen = s.command?.find((a) => a.startsWith("--web.listen-address="));
+  return listen ? Number(listen.split(":").pop()) : 9091;
+};
+
+describe("docker-compose.yml", () => {
+  const dyshards = Object.entries(services).filter(([, s]) => s.build !== undefined);
+
+  it("has a Consul, three Pushgateways, two dyshards built here, and Prometheus", () => {
+    assert.match(services.consul?.image ?? "", /^hashicorp\/consul:/);
+    assert.equal(Object.values(services).filter((s) => /^prom\/pushgateway:/.test(s.image ?? "")).length, 3);
+    assert.equal(dyshards.length, 2);
+    assert.match(services.prometheus?.image ?? "", /^prom\/prometheus:/);
+  });
+
+  it("builds the dyshards from this repository's Dockerfile, whose COPY sources exist", () => {
+    for (const [, s] of dyshards) {
+      const ctx = typeof s.build === "string" ? s.build : s.build!.context;
+      const file = typeof s.build === "string" ? "Dockerfile" : (s.build!.dockerfile ?? "Dockerfile");
+      assert.ok(existsSync(join(root, ctx, file)), `${ctx}/${file}`);
+    }
+    for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
+      for (const src of m[1]!.split(" ")) assert.ok(existsSync(join(root, src)), `Dockerfile copies ${src}, which is missing`);
+    }
+    assert.match(dockerfile, /^FROM node:20/m);
+  });
+
+  it("mounts every host path that exists and declares every named volume", () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const v of s.volumes ?? []) {
+        const [src] = v.split(":");
+        if (src!.startsWith(".") || src!.startsWith("/")) assert.ok(existsSync(join(root, src!)), `${name} mounts ${src}, which is missing`);
+        else assert.ok(compose.volumes && src! in compose.volumes, `${name} uses volume ${src} that is not declared`);
+      }
+      for (const d of s.depends_on ?? []) assert.ok(services[d], `${name} depends on unknown service ${d}`);
+    }
+  });
+
+  it("runs the dyshards on config.example.yaml, whose upstreams, Consul and port are the compose services", () => {
+    const config = loadConfig({ file: join(root, "config.example.yaml") });
+    for (const [name, s] of dyshards) {
+      const configArg = s.command![s.command!.indexOf("--config") + 1]!;
+      const mount = s.volumes!.find((v) => v.split(":")[1] === configArg);
+      assert.ok(mount?.startsWith("./config.example.yaml:"), `${name} must mount config.example.yaml at ${configArg}`);
+      assert.ok(s.ports!.some((p) => p.endsWith(`:${config.listen.port}`)), `${name} publishes the listen port ${config.listen.port}`);
+      const advertise = s.environment?.DYSHARD_CONSUL_ADVERTISE ?? "";
+      assert.equal(advertise, `${name}:${config.listen.port}`, `${name} advertises itself by its service name`);
+    }
+    assert.equal(new Set(dyshards.map(([, s]) => s.environment?.DYSHARD_CONSUL_ADVERTISE)).size, 2, "each dyshard registers under its own ID");
+    assert.equal(config.discovery.type, "consul");
+    assert.ok(config.discovery.consul.register);
+    for (const u of config.upstreams) {
+      const url = new URL(u.url);
+      const s = services[url.hostname];
+      assert.ok(s && /pushgateway/.test(s.image ?? ""), `upstream ${u.url} is not a Pushgateway service`);
+      assert.equal(Number(url.port), containerPort(s));
+    }
+    const consulUrl = new URL(config.discovery.consul.address);
+    assert.ok(services[consulUrl.hostname], `Consul address ${consulUrl} is not a service`);
+    assert.equal(consulUrl.port, "8500");
+    assert.match(dockerfile, new RegExp(`^EXPOSE ${config.listen.port}$`, "m"));
+    assert.match(dockerfile, /^CMD \["serve", "--config", "\/etc\/dyshard\/config.yaml"\]$/m);
+  });
+
+  it("has Prometheus discover the Pushgateways and dyshards through Consul, honouring pushed labels", () => {
+    const mount = services.prometheus!.volumes!.find((v) => v.includes("prometheus.yml"))!;
+    const [src, target] = mount.split(":");
+    assert.ok(services.prometheus!.command!.includes(`--config.file=${target}`));
+    const prom = parse(readFileSync(join(root, src!), "utf8")) as { scrape_configs: { job_name: string; honor_labels?: boolean; consul_sd_configs?: { server: string; services: string[] }[] }[] };
+    const config = loadConfig({ file: join(root, "config.example.yaml") });
+    const pg = prom.scrape_configs.find((j) => j.consul_sd_configs?.some((c) => c.services.includes(config.discovery.consul.service)));
+    assert.ok(pg, "a scrape job discovers the Pushgateway service");
+    assert.equal(pg!.honor_labels, true);
+    const ds = prom.scrape_configs.find((j) => j.consul_sd_configs?.some((c) => c.services.includes("dyshard")));
+    assert.ok(ds, "a scrape job discovers the dyshards");
+    for (const j of [pg!, ds!]) for (const c of j.consul_sd_configs!) assert.equal(c.server, `${new URL(config.discovery.consul.address).host}`);
+  });
+});
