@@ -43,20 +43,19 @@ function fail(message: string): never {
 
 settingsOptions(program.command("serve").description("route pushes to the Pushgateways")).action(async (opts: Record<string, unknown>) => {
   const config = configFrom(opts);
-  let app;
-  try {
-    app = await startApp(config);
-  } catch (err) {
-    fail((err as Error).message);
-  }
+  const starting = startApp(config).catch((err: Error) => fail(err.message));
+  // Installed before start-up ends (it waits for Consul), so an early SIGTERM still stops cleanly.
   let signals = 0;
-  const shutdown = (signal: string) => {
+  const shutdown = async (signal: string) => {
     if (signals++ > 0) process.exit(1); // a second signal: stop waiting
+    const app = await starting;
     app.log.info({ signal }, "shutting down: no new connections, letting in-flight requests finish");
-    void app.stop().then(() => process.exit(0));
+    await app.stop();
+    process.exit(0);
   };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  await starting;
 });
 
 settingsOptions(program.command("route").description("print where each push path would be routed (every upstream taken as healthy; contacts nothing)"), ["upstreams", "shard_by"])
