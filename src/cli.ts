@@ -8,6 +8,13 @@ import { Cluster } from "./membership/cluster.js";
 import { loadHash64 } from "./ring/hash.js";
 import { route } from "./router/route.js";
 import { startApp } from "./server/app.js";
+import { hostname } from "node:os";
+import { Registry } from "prom-client";
+import { createConsulClient } from "./discovery/consul-client.js";
+import { ConsulLock } from "./discovery/consul-lock.js";
+import { discoverOnce } from "./discovery/discover-once.js";
+import { Handover } from "./handover/handover.js";
+import { createLogger } from "./log.js";
 
 const program = new Command("dyshard")
   .description("A sharding, health-aware front that makes N Prometheus Pushgateways act as one")
@@ -79,6 +86,28 @@ settingsOptions(program.command("route").description("print where each push path
     if (paths.length > 0) paths.forEach(out);
     else for await (const line of createInterface({ input: process.stdin })) if (line.trim()) out(line.trim());
     process.exitCode = rejected > 0 ? 1 : 0;
+  });
+
+settingsOptions(program.command("rebalance").description("hand stale groups over to their owners once: print the plan (--dry-run) or carry it out (--apply), as JSON"), ["upstreams", "shard_by", "handover.concurrency", "handover.max_inventory", "discovery.type", "discovery.consul.address", "discovery.consul.token", "discovery.consul.datacenter", "discovery.consul.service", "discovery.consul.tag", "health.timeout", "limits.upstream_timeout"])
+  .option("--dry-run", "print the plan, change nothing")
+  .option("--apply", "carry the plan out and print the result")
+  .action(async (opts: Record<string, unknown>) => {
+    if (Boolean(opts.dryRun) === Boolean(opts.apply)) fail("give exactly one of --dry-run and --apply");
+    const config = configFrom(opts);
+    const consul = config.discovery.type === "consul" ? createConsulClient(config.discovery.consul) : undefined;
+    try {
+      const members = await discoverOnce(config, consul).catch((err: Error) => fail(`cannot read the membership: ${err.message}`));
+      if (members.length === 0) fail("no upstreams: give --upstream URLs, a config file, or --discovery consul");
+      const cluster = new Cluster(members, await loadHash64());
+      const lock = consul ? new ConsulLock(consul, { key: config.handover.lockKey || `dyshard/handover/${config.discovery.consul.service}`, ttlMs: config.handover.lockTtlMs, name: `dyshard rebalance (cli) ${hostname()}:${process.pid}` }, createLogger("warn", process.stderr)) : undefined;
+      const handover = new Handover(cluster, new Registry(), createLogger("warn", process.stderr), { ...config.handover, intervalMs: 0, timeoutMs: config.limits.upstreamTimeoutMs, recentMs: 0, shardBy: config.shardBy }, undefined, lock);
+      const report = await handover.run({ dryRun: Boolean(opts.dryRun) });
+      await handover.stop();
+      process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+      process.exitCode = report.skipped || report.failed > 0 || report.errors.length > 0 ? 1 : 0;
+    } finally {
+      consul?.destroy();
+    }
   });
 
 await program.parseAsync(process.argv);

@@ -121,6 +121,18 @@ export const fileSchema = z
       })
       .strict()
       .default({}),
+    handover: z
+      .object({
+        rebalance_interval: duration("1m"),
+        settle: duration("5s"),
+        concurrency: count(4),
+        max_inventory: size("256MiB"),
+        recent_window: duration("10m"),
+        lock_key: z.string().default(""),
+        lock_ttl: duration("15s"),
+      })
+      .strict()
+      .default({}),
     discovery: z
       .object({ type: z.enum(["static", "consul"]).default("static"), consul: consul.default({}) })
       .strict()
@@ -151,6 +163,17 @@ export interface Config {
     clientHeaderTimeoutMs: number;
     clientIdleTimeoutMs: number;
     shutdownTimeoutMs: number;
+  };
+  handover: {
+    /** 0: no periodic sweep. */
+    rebalanceIntervalMs: number;
+    settleMs: number;
+    concurrency: number;
+    maxInventoryBytes: number;
+    recentWindowMs: number;
+    /** Consul KV key of the one-at-a-time lock ("" = dyshard/handover/<service>). */
+    lockKey: string;
+    lockTtlMs: number;
   };
   discovery: {
     type: "static" | "consul";

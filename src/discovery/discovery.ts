@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import type { Cluster } from "../membership/cluster.js";
 import type { Metrics } from "../metrics.js";
-import { createConsulClient } from "./consul-client.js";
+import type { ConsulClient } from "./consul-client.js";
 import { ConsulDiscovery } from "./consul-discovery.js";
 import { ConsulRegistrar, defaultAdvertise } from "./consul-registrar.js";
 
@@ -15,11 +15,11 @@ export interface Discovery {
 /** How long startup waits for Consul's first answer before serving with an empty ring (503s). */
 const FIRST_ANSWER_MS = 5000;
 
-export async function startDiscovery(config: Config, cluster: Cluster, metrics: Metrics, log: Logger, boundPort: number): Promise<Discovery> {
-  if (config.discovery.type === "static") return { stop: async () => {} };
+/** `consul` is given in Consul mode; its owner destroys it. */
+export async function startDiscovery(config: Config, cluster: Cluster, metrics: Metrics, log: Logger, boundPort: number, consul?: ConsulClient): Promise<Discovery> {
+  if (!consul) return { stop: async () => {} };
 
   const c = config.discovery.consul;
-  const consul = createConsulClient(c);
   let registrar: ConsulRegistrar | undefined;
   if (c.register) {
     registrar = new ConsulRegistrar(consul, config.upstreams, { ...c, advertise: c.advertise || defaultAdvertise(config.listen.host, boundPort) }, log);
@@ -35,7 +35,6 @@ export async function startDiscovery(config: Config, cluster: Cluster, metrics: 
     async stop() {
       discovery.stop();
       await registrar?.stop();
-      consul.destroy();
     },
   };
 }

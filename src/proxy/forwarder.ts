@@ -9,6 +9,15 @@ import type { Metrics } from "../metrics.js";
 import { BodyTooLargeError, readPushBody } from "./body.js";
 import { TIMEOUT_CODE, isConnectionFailure, type Engine } from "./engine.js";
 import { forwardableHeaders } from "./headers.js";
+import type { GroupGate } from "../handover/gate.js";
+
+/** The handover's hooks on the push path (see src/handover). */
+export interface PushHooks {
+  /** Holds a push while its group is being moved. */
+  gate?: GroupGate;
+  /** Called after a push was answered 2xx by its owner. */
+  afterPush?(key: string, method: string, target: string): void;
+}
 
 export interface ForwarderOptions {
   retryBodyBytes: number;
@@ -24,10 +33,25 @@ export class Forwarder {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly opts: ForwarderOptions,
+    private readonly hooks: PushHooks = {},
   ) {}
 
   /** Forwards the push; resolves to the upstream that answered ("none" when dyshard answered) and the status. */
   async forward(req: IncomingMessage, res: ServerResponse, key: string): Promise<{ upstream: string; status: number }> {
+    const { gate, afterPush } = this.hooks;
+    if (!gate) return this.attempt(req, res, key);
+    const wait = gate.enter(key);
+    if (wait) await wait;
+    try {
+      const outcome = await this.attempt(req, res, key);
+      if (afterPush && outcome.status >= 200 && outcome.status < 300) afterPush(key, req.method as string, req.url as string);
+      return outcome;
+    } finally {
+      gate.leave(key);
+    }
+  }
+
+  private async attempt(req: IncomingMessage, res: ServerResponse, key: string): Promise<{ upstream: string; status: number }> {
     if (this.cluster.owner(key) === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));
     let body;
     try {

@@ -13,10 +13,16 @@ import { HttpProxyEngine } from "../proxy/http-proxy-engine.js";
 import { UndiciEngine } from "../proxy/undici-engine.js";
 import { loadHash64 } from "../ring/hash.js";
 import { createListener } from "./listener.js";
+import { hostname } from "node:os";
+import { createConsulClient } from "../discovery/consul-client.js";
+import { ConsulLock } from "../discovery/consul-lock.js";
 import { startDiscovery } from "../discovery/discovery.js";
+import { GroupGate } from "../handover/gate.js";
+import { Handover } from "../handover/handover.js";
 
 export interface App {
   config: Config;
+  handover: Handover;
   cluster: Cluster;
   metrics: Metrics;
   server: Server;
@@ -28,17 +34,21 @@ export interface App {
 }
 
 export async function startApp(config: Config, log: Logger = createLogger(config.logLevel)): Promise<App> {
-  const consul = config.discovery.type === "consul";
-  if ((!consul || config.discovery.consul.register) && config.upstreams.filter((u) => !u.retired).length === 0) {
+  const consulMode = config.discovery.type === "consul";
+  if ((!consulMode || config.discovery.consul.register) && config.upstreams.filter((u) => !u.retired).length === 0) {
     throw new Error("no upstreams configured: give at least one --upstream URL (or upstreams: in the config file)");
   }
   // With Consul the membership is the catalog's, not the config's.
-  const cluster = new Cluster(consul ? [] : config.upstreams, await loadHash64());
+  const cluster = new Cluster(consulMode ? [] : config.upstreams, await loadHash64());
   const metrics = createMetrics(cluster);
   const checker = new HealthChecker(cluster, config.health);
+  const consul = consulMode ? createConsulClient(config.discovery.consul) : undefined;
+  const gate = new GroupGate();
+  const lock = consul ? new ConsulLock(consul, { key: config.handover.lockKey || `dyshard/handover/${config.discovery.consul.service}`, ttlMs: config.handover.lockTtlMs, name: `dyshard handover ${hostname()}:${process.pid}` }, log) : undefined;
+  const handover = new Handover(cluster, metrics.registry, log, { ...config.handover, intervalMs: config.handover.rebalanceIntervalMs, timeoutMs: config.limits.upstreamTimeoutMs, recentMs: config.handover.recentWindowMs, shardBy: config.shardBy }, gate, lock);
   const engine: Engine = config.engine === "http-proxy" ? new HttpProxyEngine(config.limits.upstreamTimeoutMs) : new UndiciEngine(config.limits.upstreamTimeoutMs);
-  const forwarder = new Forwarder(cluster, engine, metrics, log, config.limits);
-  const server = createListener({ config, cluster, metrics, forwarder, log });
+  const forwarder = new Forwarder(cluster, engine, metrics, log, config.limits, { gate, afterPush: (key, method, target) => handover.afterPush(key, method, target) });
+  const server = createListener({ config, cluster, metrics, forwarder, handover, log });
 
   cluster.on("change", ({ member, healthy, reason }) => {
     log.warn({ upstream: member.url, slot: member.slot, healthy, reason, healthy_members: cluster.healthyCount() }, healthy ? "upstream up" : "upstream down");
@@ -49,8 +59,9 @@ export async function startApp(config: Config, log: Logger = createLogger(config
     server.listen(config.listen.port, config.listen.host, () => resolve());
   });
   const addr = server.address() as AddressInfo;
-  const discovery = await startDiscovery(config, cluster, metrics, log, addr.port);
+  const discovery = await startDiscovery(config, cluster, metrics, log, addr.port, consul);
   checker.start();
+  handover.start();
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}`;
   log.info({ listen: `${host}:${addr.port}`, mode: config.mode, engine: engine.name, shard_by: config.shardBy, upstreams: cluster.active().map((m) => `${m.slot}=${m.url}`) }, "dyshard listening");
@@ -59,6 +70,7 @@ export async function startApp(config: Config, log: Logger = createLogger(config
   const stop = () =>
     (stopping ??= (async () => {
       checker.stop();
+      await handover.stop();
       await discovery.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -66,7 +78,8 @@ export async function startApp(config: Config, log: Logger = createLogger(config
       await Promise.race([closed, deadline]);
       server.closeAllConnections();
       await engine.close();
+      consul?.destroy();
       log.info("dyshard stopped");
     })());
-  return { config, cluster, metrics, server, log, url, stop };
+  return { config, cluster, metrics, server, log, url, handover, stop };
 }

@@ -6,12 +6,14 @@ import type { Cluster } from "../membership/cluster.js";
 import type { Metrics } from "../metrics.js";
 import { answer, noHealthyUpstream, type Forwarder } from "../proxy/forwarder.js";
 import { route } from "../router/route.js";
+import type { Handover } from "../handover/handover.js";
 
 export interface ListenerDeps {
   config: Config;
   cluster: Cluster;
   metrics: Metrics;
   forwarder: Forwarder;
+  handover: Handover;
   log: Logger;
 }
 
@@ -63,6 +65,16 @@ async function handle(deps: ListenerDeps, req: IncomingMessage, res: ServerRespo
 async function ownEndpoint(deps: ListenerDeps, method: string, target: string, res: ServerResponse): Promise<void> {
   const path = target.split("?")[0];
   const { cluster } = deps;
+  if (path === "/-/dyshard/rebalance") {
+    if (method !== "POST") {
+      res.writeHead(405, { allow: "POST", "content-type": "text/plain; charset=utf-8" }).end("use POST to run a handover (add ?dry_run=1 for the plan only)\n");
+      return;
+    }
+    const dryRun = /[?&]dry_run=(1|true)\b/.test(target);
+    const report = await deps.handover.run({ dryRun });
+    res.writeHead(report.failed > 0 || report.errors.length > 0 ? 500 : 200, { "content-type": "application/json" }).end(JSON.stringify(report, null, 2) + "\n");
+    return;
+  }
   if (method !== "GET" && method !== "HEAD") {
     res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("404 page not found\n");
     return;

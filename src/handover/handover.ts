@@ -1,0 +1,225 @@
+// Runs the handover: inventory every healthy Pushgateway, plan, execute. Triggered by ring
+// changes (after a settle delay), a periodic sweep, POST /-/dyshard/rebalance and the CLI. With
+// Consul, only the holder of the handover lock runs it. Also removes a group's stale copy right
+// after a push to its new owner succeeds, while the owner change is recent.
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { Logger } from "pino";
+import type { ShardBy } from "../pushgateway/grouping-key.js";
+import { routingKey } from "../pushgateway/grouping-key.js";
+import type { ApiGroup } from "../pushgateway/exposition.js";
+import { pushTimeSeconds } from "../pushgateway/exposition.js";
+import { PushgatewayClient } from "../pushgateway/client.js";
+import type { Cluster } from "../membership/cluster.js";
+import type { Ring } from "../ring/ring.js";
+import { executePlan, families, type StepResult } from "./executor.js";
+import type { GroupGate } from "./gate.js";
+import { mapLimit } from "./limit.js";
+import { groupId, planHandover, type GroupCopy, type HandoverStep } from "./plan.js";
+
+export interface HandoverOptions {
+  /** Periodic sweep; 0 turns it off. */
+  intervalMs: number;
+  /** Wait after a ring change before running, so that a flapping member causes one run. */
+  settleMs: number;
+  concurrency: number;
+  maxInventoryBytes: number;
+  timeoutMs: number;
+  /** How long after an owner change a push also deletes the group's copy at the previous owner. */
+  recentMs: number;
+  shardBy: ShardBy;
+}
+
+export interface HandoverLock {
+  tryAcquire(): Promise<boolean>;
+  release(): Promise<void>;
+}
+
+export interface RunReport {
+  dry_run: boolean;
+  started_at: string;
+  duration_ms: number;
+  skipped?: string;
+  inventoried: string[];
+  errors: string[];
+  groups: number;
+  misplaced: number;
+  copied: number;
+  merged: number;
+  deleted: number;
+  failed: number;
+  left: number;
+  steps: { action: string; group: Record<string, string>; owner: string | null; from: string[]; reason: string; outcome?: string; error?: string }[];
+}
+
+export class Handover {
+  private readonly client: PushgatewayClient;
+  private readonly m;
+  private running: Promise<RunReport> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private readonly history: { ring: Ring; urls: (string | undefined)[]; at: number }[] = [];
+  private lastRing: { ring: Ring; urls: (string | undefined)[] };
+
+  constructor(
+    private readonly cluster: Cluster,
+    registry: Registry,
+    private readonly log: Logger,
+    private readonly opts: HandoverOptions,
+    private readonly gate?: GroupGate,
+    private readonly lock?: HandoverLock,
+  ) {
+    this.client = new PushgatewayClient({ timeoutMs: opts.timeoutMs, maxInventoryBytes: opts.maxInventoryBytes });
+    this.lastRing = this.ringNow();
+    const registers = [registry];
+    this.m = {
+      copied: new Counter({ name: "dyshard_handover_groups_copied_total", help: "Groups copied (or merged) to their owner by the handover.", registers }),
+      deleted: new Counter({ name: "dyshard_handover_groups_deleted_total", help: "Stale group copies deleted, by what deleted them (sweep: a handover run; push: right after a push to the new owner).", labelNames: ["via"] as const, registers }),
+      failed: new Counter({ name: "dyshard_handover_groups_failed_total", help: "Handover steps that failed (the stale copy is kept; the next run retries).", registers }),
+      misplaced: new Gauge({ name: "dyshard_handover_misplaced_groups", help: "Groups found on an instance that does not own them, in the last run.", registers }),
+      lastRun: new Gauge({ name: "dyshard_handover_last_run_timestamp_seconds", help: "Unix time the last handover run ended.", registers }),
+      lastDuration: new Gauge({ name: "dyshard_handover_last_run_duration_seconds", help: "Duration of the last handover run.", registers }),
+    };
+  }
+
+  start(): void {
+    this.cluster.on("ring", () => {
+      this.history.push({ ...this.lastRing, at: Date.now() });
+      this.lastRing = this.ringNow();
+      this.runAfterSettle();
+    });
+    // A (re)started dyshard may come with a new upstream list (a scale-up): look once at start.
+    this.runAfterSettle();
+    if (this.opts.intervalMs > 0) {
+      this.timer = setInterval(() => void this.run().catch(() => {}), this.opts.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  private runAfterSettle(): void {
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => void this.run().catch(() => {}), this.opts.settleMs);
+    this.settleTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    clearTimeout(this.settleTimer);
+    await this.running?.catch(() => {});
+    await this.lock?.release();
+    await this.client.close();
+  }
+
+  /** One run; a trigger during a run queues one more run after it (dry runs just wait for it). */
+  run(opts: { dryRun?: boolean } = {}): Promise<RunReport> {
+    if (this.running) {
+      if (!opts.dryRun) this.again = true;
+      return this.running.then(() => this.run(opts));
+    }
+    const run = this.runOnce(opts.dryRun ?? false).finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        void this.run().catch(() => {});
+      }
+    });
+    this.running = run;
+    return run;
+  }
+
+  /** After a push (PUT or DELETE) to its owner succeeded: delete the group at owners it recently had. */
+  afterPush(key: string, method: string, target: string): void {
+    if (this.history.length === 0 || method === "POST") return; // POST replaces only some families: left to the sweep
+    const cutoff = Date.now() - this.opts.recentMs;
+    while (this.history.length && (this.history[0] as { at: number }).at < cutoff) this.history.shift();
+    const owner = this.cluster.ring.owner(key);
+    const stale = new Set<string>();
+    for (const h of this.history) {
+      const slot = h.ring.owner(key);
+      const url = slot === undefined ? undefined : h.urls[slot];
+      if (slot === undefined || slot === owner || !url || !this.cluster.members[slot]?.healthy || this.cluster.members[slot]?.url !== url) continue;
+      stale.add(url);
+    }
+    const path = target.split("?")[0] as string;
+    for (const url of stale) {
+      this.client.deletePath(url, path).then(
+        () => this.m.deleted.inc({ via: "push" }),
+        (err: Error) => this.log.warn({ err: err.message, url, path }, "could not delete the stale copy after a push"),
+      );
+    }
+  }
+
+  private ringNow() {
+    return { ring: this.cluster.ring, urls: this.cluster.members.map((m) => m?.url) };
+  }
+
+  private async runOnce(dryRun: boolean): Promise<RunReport> {
+    const started = Date.now();
+    const report: RunReport = { dry_run: dryRun, started_at: new Date(started).toISOString(), duration_ms: 0, inventoried: [], errors: [], groups: 0, misplaced: 0, copied: 0, merged: 0, deleted: 0, failed: 0, left: 0, steps: [] };
+    if (!dryRun && this.lock && !(await this.lock.tryAcquire())) {
+      report.skipped = "another dyshard holds the handover lock";
+      report.duration_ms = Date.now() - started;
+      return report;
+    }
+    const members = this.cluster.active().filter((m) => m.healthy);
+    const copies: GroupCopy[] = [];
+    const snapshot = new Map<string, ApiGroup>();
+    const inventoried = new Set<number>();
+    await mapLimit(members, this.opts.concurrency, async (m) => {
+      try {
+        for (const g of await this.client.groups(m.url)) {
+          copies.push({ slot: m.slot, labels: g.labels, pushTime: pushTimeSeconds(g), families: families(g) });
+          snapshot.set(`${m.slot}|${groupId(g.labels)}`, g);
+        }
+        inventoried.add(m.slot);
+        report.inventoried.push(m.url);
+      } catch (err) {
+        report.errors.push(`inventory of ${m.url}: ${(err as Error).message}`);
+      }
+    });
+    const keyOf = (labels: Record<string, string>) => routingKey(toGroupingKey(labels), this.opts.shardBy);
+    const ownerOf = (labels: Record<string, string>) => this.cluster.ring.owner(keyOf(labels));
+    const plan = planHandover({ copies, ownerOf, inventoried });
+    report.groups = plan.groups;
+    report.misplaced = plan.misplaced;
+    const urlOf = (slot: number) => this.cluster.members[slot]?.url;
+
+    let results: StepResult[];
+    if (dryRun) results = plan.steps.map((step) => ({ step, outcome: step.action === "leave" ? "left" : "skipped", deleted: 0 }));
+    else {
+      const deps = { client: this.client, urlOf, ownerOf, snapshot, concurrency: this.opts.concurrency, log: this.log, ...(this.gate ? { gate: { gate: this.gate, keyOf } } : {}) };
+      results = await executePlan(plan, deps);
+    }
+    for (const r of results) {
+      if (r.outcome === "copied") report.copied++;
+      if (r.outcome === "merged") report.merged++;
+      if (r.outcome === "failed") report.failed++;
+      if (r.outcome === "left") report.left++;
+      report.deleted += r.deleted;
+      report.steps.push({ ...describe(r.step, urlOf), ...(dryRun ? {} : { outcome: r.outcome }), ...(r.error ? { error: r.error } : {}) });
+    }
+    report.duration_ms = Date.now() - started;
+    if (!dryRun) {
+      this.m.copied.inc(report.copied + report.merged);
+      this.m.deleted.inc({ via: "sweep" }, report.deleted);
+      this.m.failed.inc(report.failed);
+      this.m.misplaced.set(report.misplaced);
+      this.m.lastRun.set(Date.now() / 1000);
+      this.m.lastDuration.set(report.duration_ms / 1000);
+      if (report.misplaced || report.errors.length) {
+        this.log.info({ groups: report.groups, misplaced: report.misplaced, copied: report.copied, merged: report.merged, deleted: report.deleted, failed: report.failed, left: report.left, errors: report.errors, duration_ms: report.duration_ms }, "handover run");
+      }
+    }
+    return report;
+  }
+}
+
+function toGroupingKey(labels: Record<string, string>) {
+  const { job = "", ...rest } = labels;
+  return { job, labels: rest };
+}
+
+function describe(step: HandoverStep, urlOf: (slot: number) => string | undefined) {
+  const name = (slot: number) => urlOf(slot) ?? `slot ${slot}`;
+  return { action: step.action, group: step.group, owner: step.owner === null ? null : name(step.owner), from: step.from.map(name), reason: step.reason };
+}
