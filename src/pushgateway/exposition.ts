@@ -46,7 +46,7 @@ export interface ApiGroup {
 }
 
 const NOT_FAMILIES = new Set(["labels", "last_push_successful"]);
-// The Pushgateway stamps these on every change and refuses a push that carries them.
+// The receiving Pushgateway stamps its own on every change (1.5.1 overwrites pushed ones silently).
 const SET_BY_PUSHGATEWAY = new Set(["push_time_seconds", "push_failure_time_seconds"]);
 
 /** The text exposition of every family of the group that a push may carry, families sorted by name. */

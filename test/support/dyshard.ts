@@ -47,7 +47,7 @@ export async function spawnDyshard(args: string[], env: NodeJS.ProcessEnv = {}):
     url,
     output: () => out,
     stop: async (signal = "SIGTERM") => {
-      if (proc.exitCode !== null) return proc.exitCode;
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
       proc.kill(signal);
       return exited;
