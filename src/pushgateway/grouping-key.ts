@@ -22,22 +22,32 @@ export type ParsedPush =
 const PUSH_PREFIX = "/metrics/job";
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const BASE64_SUFFIX = "@base64";
+/** Printable ASCII without `%`: such a path needs no decoding (and holds no invalid UTF-8). */
+const PLAIN_PUSH = /^\/metrics\/job(?:@base64)?\/[!-$&-~]*$/;
 
 /** Parses a raw request target (`/metrics/job/...`, percent-encoded, query allowed). */
 export function parsePushPath(target: string): ParsedPush {
   const q = target.indexOf("?");
   const rawPath = q < 0 ? target : target.slice(0, q);
   const query = q < 0 ? "" : target.slice(q);
-  const path = percentDecodeBinary(rawPath);
-  if (path === undefined) return { kind: "reject", status: 400, message: "400 Bad Request", early: true }; // net/http refuses bad escapes anywhere
-
-  const clean = cleanPath(path);
-  const lower = clean.toLowerCase();
-  const prefix = [PUSH_PREFIX + BASE64_SUFFIX + "/", PUSH_PREFIX + "/"].find((p) => lower.startsWith(p));
-  if (prefix === undefined) return { kind: "other" };
-  // ServeMux redirects to the cleaned path; httprouter then fixes the case of the static part.
-  if (clean !== path) return { kind: "reject", status: 301, message: "", location: escapePath(clean) + query, early: true };
-  if (!clean.startsWith(prefix)) return { kind: "reject", status: 307, message: "", location: escapePath(prefix + clean.slice(prefix.length)) + query };
+  let clean: string;
+  let prefix: string | undefined;
+  const plain = PLAIN_PUSH.test(rawPath);
+  if (plain && !rawPath.includes("//") && !rawPath.includes("/.")) {
+    // The common case, a plain ASCII push path: nothing to decode, clean or case-fix.
+    clean = rawPath;
+    prefix = rawPath.startsWith(PUSH_PREFIX + BASE64_SUFFIX + "/") ? PUSH_PREFIX + BASE64_SUFFIX + "/" : PUSH_PREFIX + "/";
+  } else {
+    const path = percentDecodeBinary(rawPath);
+    if (path === undefined) return { kind: "reject", status: 400, message: "400 Bad Request", early: true }; // net/http refuses bad escapes anywhere
+    clean = cleanPath(path);
+    const lower = clean.toLowerCase();
+    prefix = [PUSH_PREFIX + BASE64_SUFFIX + "/", PUSH_PREFIX + "/"].find((p) => lower.startsWith(p));
+    if (prefix === undefined) return { kind: "other" };
+    // ServeMux redirects to the cleaned path; httprouter then fixes the case of the static part.
+    if (clean !== path) return { kind: "reject", status: 301, message: "", location: escapePath(clean) + query, early: true };
+    if (!clean.startsWith(prefix)) return { kind: "reject", status: 307, message: "", location: escapePath(prefix + clean.slice(prefix.length)) + query };
+  }
 
   const jobBase64 = prefix.includes(BASE64_SUFFIX);
   const rest = clean.slice(prefix.length);
@@ -49,6 +59,7 @@ export function parsePushPath(target: string): ParsedPush {
     return jobBase64 ? reject(404, "404 page not found") : { kind: "reject", status: 307, message: "", location: PUSH_PREFIX + query };
   }
 
+  let decodedAny = jobBase64;
   if (jobBase64) {
     const decoded = decodeBase64Url(job);
     if (decoded.error) return reject(400, `invalid base64 encoding in job name ${goQuote(decoded.value)}: ${decoded.error}`);
@@ -69,14 +80,16 @@ export function parsePushPath(target: string): ParsedPush {
         const decoded = decodeBase64Url(value);
         if (decoded.error) return reject(400, `invalid base64 encoding for label ${trimmed}=${goQuote(value)}: ${decoded.error}`);
         value = decoded.value;
+        decodedAny = true;
       }
-      labels[trimmed] = value; // the last of duplicate names wins, as in the Pushgateway's map
+      // The last of duplicate names wins, as in the Pushgateway's map; the URL's job overwrites a `job` label.
+      if (trimmed !== "job") labels[trimmed] = value;
     }
   }
   // Checked only after the label part parsed, as handler/push.go does: `/metrics/job@base64/=/a-b/1`
   // is answered `improper label name "a-b"`, not `job name is required`.
   if (job === "") return reject(400, "job name is required");
-  delete labels.job; // the URL's job overwrites a `job` label in the label part
+  if (plain && !decodedAny) return { kind: "group", group: { job, labels } };
 
   // Pushgateway 1.5.1 stores a push whose job or label value is not UTF-8 and is then broken for
   // every later push (pushgateway.md, "Requests that break"): never forward one.
@@ -103,21 +116,23 @@ export type ShardBy = "group" | "job";
  * must share an owner), written as a Prometheus label set with escaped values, so it is unambiguous.
  */
 export function routingKey(group: GroupingKey, shardBy: ShardBy = "group"): string {
+  const job = 'job="' + escapeValue(group.job) + '"';
+  if (shardBy === "job") return "{" + job + "}";
+  const names: string[] = [];
+  for (const name in group.labels) if (group.labels[name] !== "") names.push(name);
+  if (names.length === 0) return "{" + job + "}";
+  names.push("job");
+  names.sort();
   let key = "{";
-  if (shardBy === "group") {
-    const names = Object.keys(group.labels).filter((n) => group.labels[n] !== "");
-    names.push("job");
-    names.sort();
-    for (const name of names) {
-      const value = name === "job" ? group.job : (group.labels[name] as string);
-      key += (key.length > 1 ? "," : "") + name + '="' + escapeValue(value) + '"';
-    }
-  } else {
-    key += 'job="' + escapeValue(group.job) + '"';
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    key += (i > 0 ? "," : "") + (name === "job" ? job : name + '="' + escapeValue(group.labels[name] as string) + '"');
   }
   return key + "}";
 }
 
+const NEEDS_ESCAPE = /[\\"\n]/;
+
 function escapeValue(v: string): string {
-  return /[\\"\n]/.test(v) ? v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n") : v;
+  return NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n") : v;
 }

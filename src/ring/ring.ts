@@ -4,13 +4,14 @@
 // re-jumping with a per-attempt seed, which keeps every other key where it is and spreads the
 // skipped slot's keys evenly over the rest.
 import type { Hash64 } from "./hash.js";
-import { jumpHash } from "./jump.js";
+import { jump } from "./jump.js";
 
 export type SlotState = "healthy" | "unhealthy" | "tombstone";
 
 /** Re-jumps before the deterministic fallback; with half the slots down, 2^-32 of keys get there. */
 export const MAX_ATTEMPTS = 32;
 const FALLBACK_SEED = 0x9e3779b97f4a7c15n;
+const SEEDS = Array.from({ length: MAX_ATTEMPTS }, (_, i) => BigInt(i));
 
 export class Ring {
   readonly healthySlots: readonly number[];
@@ -28,7 +29,8 @@ export class Ring {
     if (this.healthySlots.length === 0) return undefined;
     const n = this.slots.length;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const slot = jumpHash(this.hash(key, BigInt(attempt)), n);
+      const h = this.hash(key, SEEDS[attempt]);
+      const slot = jump(Number(h >> 32n), Number(BigInt.asUintN(32, h)), n);
       if (this.slots[slot] === "healthy") return slot;
     }
     const h = this.hash(key, FALLBACK_SEED);
