@@ -57,7 +57,20 @@ export function createMetrics(cluster: Cluster) {
       this.set(cluster.healthyCount());
     },
   });
+  // prom-client hashes a label set on every inc(); bound children are looked up once per label set.
+  const requestChildren = new Map<string, { inc(): void }>();
+  const durationChildren = new Map<string, { observe(v: number): void }>();
+  /** Counts one answered push and its duration. */
+  const observe = (method: string, code: number, upstream: string, seconds: number) => {
+    const k = `${method} ${code} ${upstream}`;
+    let counter = requestChildren.get(k);
+    if (!counter) requestChildren.set(k, (counter = m.requests.labels(method, String(code), upstream)));
+    counter.inc();
+    let histogram = durationChildren.get(method);
+    if (!histogram) durationChildren.set(method, (histogram = m.duration.labels(method)));
+    histogram.observe(seconds);
+  };
   cluster.on("change", ({ member, healthy }) => m.healthChanges.inc({ upstream: member.url, state: healthy ? "up" : "down" }));
   cluster.on("ring", () => m.ringChanges.inc());
-  return m;
+  return { ...m, observe };
 }

@@ -1,6 +1,8 @@
 // A push body is held in memory when it is small enough (so a push whose owner drops the
 // connection can be sent again to the next owner) and streamed otherwise. Either way the size
-// limit is enforced as bytes arrive, so a chunked body cannot slip past it.
+// limit is enforced as bytes arrive, so a chunked body cannot slip past it. The bytes held by all
+// pushes together are bounded too: past that budget, bodies stream (and are not retried), so many
+// concurrent large chunked pushes cannot grow memory without bound.
 import type { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
 
@@ -11,26 +13,69 @@ export class BodyTooLargeError extends Error {
 }
 
 export type PushBody =
-  | { held: true; bytes: Buffer }
+  | { held: true; bytes: Buffer; release(): void }
   /** Streamed: may be read once, so it cannot be retried. */
-  | { held: false; stream: Readable };
+  | { held: false; stream: Readable; release(): void };
 
-export async function readPushBody(req: IncomingMessage, holdLimit: number, maxBytes: number): Promise<PushBody> {
+/** The bytes all held bodies may take together. */
+export class HoldBudget {
+  private used = 0;
+  constructor(readonly limit: number) {}
+  take(n: number): boolean {
+    if (this.used + n > this.limit) return false;
+    this.used += n;
+    return true;
+  }
+  give(n: number): void {
+    this.used -= n;
+  }
+}
+
+const nothing = () => {};
+
+export async function readPushBody(req: IncomingMessage, holdLimit: number, maxBytes: number, budget: HoldBudget): Promise<PushBody> {
   const declared = Number(req.headers["content-length"]);
   if (declared > maxBytes) throw new BodyTooLargeError(maxBytes);
-  if (Number.isFinite(declared) && declared > holdLimit) return { held: false, stream: Readable.from(limited(req, [], 0, maxBytes)) };
+  if (declared > holdLimit) return { held: false, stream: Readable.from(limited(req, [], 0, maxBytes)), release: nothing };
+  if (declared >= 0 && budget.take(declared)) {
+    // Known small body: collect it with plain events (the common case, kept cheap).
+    const bytes = await collect(req, declared);
+    return { held: true, bytes, release: () => budget.give(declared) };
+  }
 
+  // Unknown length (chunked), or the budget is spent: hold while it fits, else stream the rest.
   const it = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const chunks: Buffer[] = [];
   let size = 0;
+  const release = () => budget.give(size);
   for (;;) {
     const next = await it.next();
-    if (next.done) return { held: true, bytes: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size) };
-    chunks.push(next.value);
-    size += next.value.length;
-    if (size > maxBytes) throw new BodyTooLargeError(maxBytes);
-    if (size > holdLimit) return { held: false, stream: Readable.from(limited({ [Symbol.asyncIterator]: () => it }, chunks, size, maxBytes)) };
+    if (next.done) return { held: true, bytes: Buffer.concat(chunks, size), release };
+    const chunk = next.value;
+    if (size + chunk.length > maxBytes) {
+      release();
+      throw new BodyTooLargeError(maxBytes);
+    }
+    if (size + chunk.length > holdLimit || !budget.take(chunk.length)) {
+      release();
+      return { held: false, stream: Readable.from(limited({ [Symbol.asyncIterator]: () => it }, [...chunks, chunk], size + chunk.length, maxBytes)), release: nothing };
+    }
+    chunks.push(chunk);
+    size += chunk.length;
   }
+}
+
+function collect(req: IncomingMessage, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      chunks.push(c);
+      size += c.length;
+    });
+    req.once("end", () => resolve(chunks.length === 1 && size === length ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
+    req.once("error", reject);
+  });
 }
 
 async function* limited(rest: AsyncIterable<Buffer>, head: Buffer[], size: number, maxBytes: number): AsyncGenerator<Buffer> {

@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import type { Cluster } from "../membership/cluster.js";
 import { errorText } from "../membership/health-checker.js";
 import type { Metrics } from "../metrics.js";
-import { BodyTooLargeError, readPushBody } from "./body.js";
+import { BodyTooLargeError, HoldBudget, readPushBody, type PushBody } from "./body.js";
 import { TIMEOUT_CODE, isConnectionFailure, type Engine } from "./engine.js";
 import { forwardableHeaders } from "./headers.js";
 import type { GroupGate } from "../handover/gate.js";
@@ -26,7 +26,12 @@ export interface ForwarderOptions {
   upstreamTimeoutMs: number;
 }
 
+/** All held push bodies together stay under this; beyond it bodies stream. */
+const HOLD_BUDGET_BYTES = 32 * 1024 * 1024;
+
 export class Forwarder {
+  private readonly budget = new HoldBudget(HOLD_BUDGET_BYTES);
+
   constructor(
     private readonly cluster: Cluster,
     private readonly engine: Engine,
@@ -55,13 +60,20 @@ export class Forwarder {
     if (this.cluster.owner(key) === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));
     let body;
     try {
-      body = await readPushBody(req, this.opts.retryBodyBytes, this.opts.maxBodyBytes);
+      body = await readPushBody(req, this.opts.retryBodyBytes, this.opts.maxBodyBytes, this.budget);
     } catch (err) {
       if (err instanceof BodyTooLargeError) return answer(res, 413, err.message, true);
       throw err;
     }
-    const headers = forwardableHeaders(req.headers);
+    try {
+      return await this.send(req, res, key, body);
+    } finally {
+      body.release();
+    }
+  }
 
+  private async send(req: IncomingMessage, res: ServerResponse, key: string, body: PushBody): Promise<{ upstream: string; status: number }> {
+    const headers = forwardableHeaders(req.headers);
     for (let attempt = 0; ; attempt++) {
       const owner = this.cluster.owner(key);
       if (owner === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));

@@ -17,3 +17,20 @@ export function forwardableHeaders(headers: IncomingHttpHeaders | Record<string,
   }
   return out;
 }
+
+/** The same filter over a raw header list (name, value, name, value, ...), as undici hands answers over. */
+export function forwardableRawHeaders(raw: (Buffer | string)[]): string[] {
+  const out: string[] = [];
+  let listed: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = String(raw[i]).toLowerCase();
+    if (name === "connection") listed = String(raw[i + 1]).toLowerCase().split(",").map((s) => s.trim());
+  }
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = String(raw[i]);
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || listed?.includes(lower)) continue;
+    out.push(name, String(raw[i + 1]));
+  }
+  return out;
+}

@@ -1,9 +1,10 @@
-// The default engine: one undici Pool (keep-alive connections) per upstream origin.
+// The default engine: one undici Pool (keep-alive connections) per upstream origin, driven through
+// `dispatch` with a handler that writes the answer straight into the client's response: no
+// intermediate stream or promise per chunk on the push path.
 import type { ServerResponse } from "node:http";
-import { pipeline } from "node:stream/promises";
-import { Pool } from "undici";
+import { Pool, type Dispatcher } from "undici";
 import type { AttemptResult, Engine, UpstreamRequest } from "./engine.js";
-import { forwardableHeaders } from "./headers.js";
+import { forwardableRawHeaders } from "./headers.js";
 
 export class UndiciEngine implements Engine {
   readonly name = "undici";
@@ -11,28 +12,39 @@ export class UndiciEngine implements Engine {
 
   constructor(private readonly timeoutMs: number) {}
 
-  async forward(upstreamUrl: string, req: UpstreamRequest, res: ServerResponse): Promise<AttemptResult> {
+  forward(upstreamUrl: string, req: UpstreamRequest, res: ServerResponse): Promise<AttemptResult> {
     const { pool, prefix } = this.poolFor(upstreamUrl);
-    let answer;
-    try {
-      answer = await pool.request({
-        method: req.method as "PUT",
-        path: prefix + req.target,
-        headers: req.headers as Record<string, string>,
-        body: req.body,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-      });
-    } catch (error) {
-      return { relayed: false, error };
-    }
-    res.writeHead(answer.statusCode, forwardableHeaders(answer.headers));
-    try {
-      await pipeline(answer.body, res);
-    } catch {
-      res.destroy(); // cut off mid-answer: the client must see a broken response, not hang
-    }
-    return { relayed: true, status: answer.statusCode };
+    return new Promise((resolve) => {
+      let status = 0;
+      // undici 7's Pool still takes the classic handler interface.
+      const handler = {
+        onConnect(abort: (err?: Error) => void) {
+          res.once("close", () => {
+            if (!res.writableFinished) abort(new Error("client closed the connection"));
+          });
+        },
+        onHeaders(statusCode: number, raw: Buffer[], resume: () => void) {
+          if (statusCode < 200) return true; // 1xx: the final answer follows
+          status = statusCode;
+          res.writeHead(statusCode, forwardableRawHeaders(raw));
+          res.on("drain", resume);
+          return true;
+        },
+        onData(chunk: Buffer) {
+          return res.write(chunk);
+        },
+        onComplete() {
+          res.end();
+          resolve({ relayed: true, status });
+        },
+        onError(error: Error) {
+          if (status === 0) return resolve({ relayed: false, error });
+          res.destroy(); // cut off mid-answer: the client must see a broken response, not hang
+          resolve({ relayed: true, status });
+        },
+      };
+      pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: prefix + req.target, headers: req.headers as Record<string, string>, body: req.body, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs }, handler as unknown as Dispatcher.DispatchHandler);
+    });
   }
 
   private poolFor(upstreamUrl: string): { pool: Pool; prefix: string } {

@@ -42,7 +42,7 @@ async function handle(deps: ListenerDeps, req: IncomingMessage, res: ServerRespo
   const r = route(method, target, config.shardBy);
   if (r.kind === "other") return ownEndpoint(deps, method, target, res);
 
-  const started = process.hrtime.bigint();
+  const started = performance.now();
   let outcome: { upstream: string; status: number };
   if (r.kind === "answer") {
     res.writeHead(r.status, r.headers).end(r.body);
@@ -58,8 +58,7 @@ async function handle(deps: ListenerDeps, req: IncomingMessage, res: ServerRespo
   } else {
     outcome = await deps.forwarder.forward(req, res, r.key);
   }
-  metrics.requests.inc({ method, code: String(outcome.status), upstream: outcome.upstream });
-  metrics.duration.observe({ method }, Number(process.hrtime.bigint() - started) / 1e9);
+  metrics.observe(method, outcome.status, outcome.upstream, (performance.now() - started) / 1000);
 }
 
 async function ownEndpoint(deps: ListenerDeps, method: string, target: string, res: ServerResponse): Promise<void> {
