@@ -7,7 +7,9 @@ import type { Config } from "./config/schema.js";
 import { Cluster } from "./membership/cluster.js";
 import { loadHash64 } from "./ring/hash.js";
 import { route } from "./router/route.js";
+import cluster from "node:cluster";
 import { startApp } from "./server/app.js";
+import { startPrimary, startWorker } from "./server/workers.js";
 import { hostname } from "node:os";
 import { Registry } from "prom-client";
 import { createConsulClient } from "./discovery/consul-client.js";
@@ -50,13 +52,18 @@ function fail(message: string): never {
 
 settingsOptions(program.command("serve").description("route pushes to the Pushgateways")).action(async (opts: Record<string, unknown>) => {
   const config = configFrom(opts);
-  const starting = startApp(config).catch((err: Error) => fail(err.message));
+  const log = createLogger(config.logLevel);
+  const start = async (): Promise<{ stop(): Promise<void> }> => {
+    if (config.workers === 1) return startApp(config, log);
+    return cluster.isPrimary ? startPrimary(config, config.workers, log) : startWorker(config, log.child({ worker: process.pid }));
+  };
+  const starting = start().catch((err: Error) => fail(err.message));
   // Installed before start-up ends (it waits for Consul), so an early SIGTERM still stops cleanly.
   let signals = 0;
   const shutdown = async (signal: string) => {
     if (signals++ > 0) process.exit(1); // a second signal: stop waiting
     const app = await starting;
-    app.log.info({ signal }, "shutting down: no new connections, letting in-flight requests finish");
+    if (cluster.isPrimary) log.info({ signal }, "shutting down: no new connections, letting in-flight requests finish");
     await app.stop();
     process.exit(0);
   };

@@ -1,50 +1,50 @@
 // dyshard's own metrics, for the SREs who run it. One registry per server so tests can run several.
+// Two parts: the data plane's (pushes, per process) and the control plane's (health, ring), so
+// that with --workers each part lives once: pushes in every worker, summed; health in the primary.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Cluster } from "./membership/cluster.js";
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-export function createMetrics(cluster: Cluster) {
-  const registry = new Registry();
+/** Both parts on one registry: a single dyshard process. */
+export function createMetrics(cluster: Cluster, registry = new Registry()) {
+  controlMetrics(cluster, registry);
+  return dataMetrics(cluster, registry);
+}
+
+/** Push metrics, ring view and process metrics (one set per process that serves pushes). */
+export function dataMetrics(cluster: Cluster, registry = new Registry()) {
   collectDefaultMetrics({ register: registry });
   // prom-client names these gauges `*_total`, which `promtool check metrics` rejects; its
   // nodejs_active_handles / _requests / _resources gauges (by type) carry the same counts.
   for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(name);
-
-  const m = {
-    registry,
-    requests: new Counter({
-      name: "dyshard_requests_total",
-      help: "Push requests answered, by method, status code and the upstream that answered (none when dyshard answered itself).",
-      labelNames: ["method", "code", "upstream"] as const,
-      registers: [registry],
-    }),
-    duration: new Histogram({
-      name: "dyshard_request_duration_seconds",
-      help: "Time from a push's arrival to the end of dyshard's answer.",
-      labelNames: ["method"] as const,
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    }),
-    retries: new Counter({
-      name: "dyshard_upstream_retries_total",
-      help: "Pushes sent again to the next healthy slot after their owner refused or dropped the connection.",
-      labelNames: ["upstream"] as const,
-      registers: [registry],
-    }),
-    healthChanges: new Counter({
-      name: "dyshard_upstream_health_changes_total",
-      help: "Health changes of upstreams, by the state they changed to.",
-      labelNames: ["upstream", "state"] as const,
-      registers: [registry],
-    }),
-    ringChanges: new Counter({ name: "dyshard_ring_changes_total", help: "Times the ring was rebuilt after a membership or health change.", registers: [registry] }),
-  };
+  const registers = [registry];
+  const requests = new Counter({
+    name: "dyshard_requests_total",
+    help: "Push requests answered, by method, status code and the upstream that answered (none when dyshard answered itself).",
+    labelNames: ["method", "code", "upstream"] as const,
+    registers,
+  });
+  const duration = new Histogram({
+    name: "dyshard_request_duration_seconds",
+    help: "Time from a push's arrival to the end of dyshard's answer.",
+    labelNames: ["method"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const retries = new Counter({
+    name: "dyshard_upstream_retries_total",
+    help: "Pushes sent again to the next healthy slot after their owner refused or dropped the connection.",
+    labelNames: ["upstream"] as const,
+    registers,
+  });
+  // Every worker sees the same ring: aggregated over workers, these take the maximum, not the sum.
   new Gauge({
     name: "dyshard_upstream_up",
     help: "1 when the upstream is healthy and owns groups, else 0.",
     labelNames: ["upstream"] as const,
-    registers: [registry],
+    aggregator: "max",
+    registers,
     collect() {
       for (const member of cluster.active()) this.set({ upstream: member.url }, member.healthy ? 1 : 0);
     },
@@ -52,11 +52,13 @@ export function createMetrics(cluster: Cluster) {
   new Gauge({
     name: "dyshard_ring_healthy_members",
     help: "Healthy members on the ring.",
-    registers: [registry],
+    aggregator: "max",
+    registers,
     collect() {
       this.set(cluster.healthyCount());
     },
   });
+
   // prom-client hashes a label set on every inc(); bound children are looked up once per label set.
   const requestChildren = new Map<string, { inc(): void }>();
   const durationChildren = new Map<string, { observe(v: number): void }>();
@@ -64,13 +66,24 @@ export function createMetrics(cluster: Cluster) {
   const observe = (method: string, code: number, upstream: string, seconds: number) => {
     const k = `${method} ${code} ${upstream}`;
     let counter = requestChildren.get(k);
-    if (!counter) requestChildren.set(k, (counter = m.requests.labels(method, String(code), upstream)));
+    if (!counter) requestChildren.set(k, (counter = requests.labels(method, String(code), upstream)));
     counter.inc();
     let histogram = durationChildren.get(method);
-    if (!histogram) durationChildren.set(method, (histogram = m.duration.labels(method)));
+    if (!histogram) durationChildren.set(method, (histogram = duration.labels(method)));
     histogram.observe(seconds);
   };
-  cluster.on("change", ({ member, healthy }) => m.healthChanges.inc({ upstream: member.url, state: healthy ? "up" : "down" }));
-  cluster.on("ring", () => m.ringChanges.inc());
-  return { ...m, observe };
+  return { registry, retries, observe };
+}
+
+/** Health changes and ring rebuilds (counted where health is decided). */
+export function controlMetrics(cluster: Cluster, registry: Registry) {
+  const healthChanges = new Counter({
+    name: "dyshard_upstream_health_changes_total",
+    help: "Health changes of upstreams, by the state they changed to.",
+    labelNames: ["upstream", "state"] as const,
+    registers: [registry],
+  });
+  const ringChanges = new Counter({ name: "dyshard_ring_changes_total", help: "Times the ring was rebuilt after a membership or health change.", registers: [registry] });
+  cluster.on("change", ({ member, healthy }) => healthChanges.inc({ upstream: member.url, state: healthy ? "up" : "down" }));
+  cluster.on("ring", () => ringChanges.inc());
 }

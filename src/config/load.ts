@@ -47,6 +47,7 @@ export const SETTINGS: Setting[] = [
   { path: "discovery.consul.check_timeout", flag: "--consul-check-timeout <duration>", env: "DYSHARD_CONSUL_CHECK_TIMEOUT", description: "timeout of the registered HTTP checks (default 2s)" },
   { path: "discovery.consul.deregister_critical_after", flag: "--consul-deregister-after <duration>", env: "DYSHARD_CONSUL_DEREGISTER_AFTER", description: "Consul removes an instance critical this long (at least 1m; default never)" },
   { path: "discovery.consul.advertise", flag: "--consul-advertise <host:port>", env: "DYSHARD_CONSUL_ADVERTISE", description: "address of this dyshard for its own registration (default hostname:listen port)" },
+  { path: "workers", flag: "--workers <n>", env: "DYSHARD_WORKERS", description: "worker processes serving pushes, all on one ring (default 1)" },
   { path: "log_level", flag: "--log-level <level>", env: "DYSHARD_LOG_LEVEL", description: "trace, debug, info (default), warn, error, silent" },
 ];
 
@@ -122,6 +123,7 @@ export function loadConfig({ file, env = {}, flags = {} }: LoadOptions): Config 
         advertise: c.discovery.consul.advertise,
       },
     },
+    workers: c.workers,
     logLevel: c.log_level,
   };
 }

@@ -137,6 +137,7 @@ export const fileSchema = z
       .object({ type: z.enum(["static", "consul"]).default("static"), consul: consul.default({}) })
       .strict()
       .default({}),
+    workers: z.coerce.number().int().min(1).max(64).default(1),
     log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
   .strict();
@@ -192,5 +193,7 @@ export interface Config {
       advertise: string;
     };
   };
+  /** Processes serving pushes (node:cluster); 1 = a single process doing everything. */
+  workers: number;
   logLevel: string;
 }

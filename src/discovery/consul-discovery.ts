@@ -4,7 +4,7 @@
 import { Counter, Gauge } from "prom-client";
 import type { Logger } from "pino";
 import type { Cluster } from "../membership/cluster.js";
-import type { Metrics } from "../metrics.js";
+import type { Registry } from "prom-client";
 import type { ConsulClient } from "./consul-client.js";
 import { membersFromHealth, type HealthEntry } from "./consul-catalog.js";
 
@@ -26,16 +26,16 @@ export class ConsulDiscovery {
   constructor(
     private readonly consul: ConsulClient,
     private readonly cluster: Cluster,
-    metrics: Metrics,
+    registry: Registry,
     private readonly log: Logger,
     private readonly opts: ConsulDiscoveryOptions,
   ) {
-    this.errors = new Counter({ name: "dyshard_discovery_errors_total", help: "Failed Consul health queries (the ring keeps its last membership meanwhile).", registers: [metrics.registry] });
+    this.errors = new Counter({ name: "dyshard_discovery_errors_total", help: "Failed Consul health queries (the ring keeps its last membership meanwhile).", registers: [registry] });
     const self = this;
     new Gauge({
       name: "dyshard_discovery_last_success_timestamp_seconds",
       help: "Unix time of the last successful Consul health answer (0 before the first).",
-      registers: [metrics.registry],
+      registers: [registry],
       collect() {
         // A blocking query that times out unchanged is a success too, but emits no "change".
         self.lastSuccessMs = Math.max(self.lastSuccessMs, self.watch?.updateTime() ?? 0);

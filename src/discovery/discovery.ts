@@ -3,7 +3,7 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import type { Cluster } from "../membership/cluster.js";
-import type { Metrics } from "../metrics.js";
+import type { Registry } from "prom-client";
 import type { ConsulClient } from "./consul-client.js";
 import { ConsulDiscovery } from "./consul-discovery.js";
 import { ConsulRegistrar, defaultAdvertise } from "./consul-registrar.js";
@@ -16,7 +16,7 @@ export interface Discovery {
 const FIRST_ANSWER_MS = 5000;
 
 /** `consul` is given in Consul mode; its owner destroys it. */
-export async function startDiscovery(config: Config, cluster: Cluster, metrics: Metrics, log: Logger, boundPort: number, consul?: ConsulClient): Promise<Discovery> {
+export async function startDiscovery(config: Config, cluster: Cluster, registry: Registry, log: Logger, boundPort: number, consul?: ConsulClient): Promise<Discovery> {
   if (!consul) return { stop: async () => {} };
 
   const c = config.discovery.consul;
@@ -26,7 +26,7 @@ export async function startDiscovery(config: Config, cluster: Cluster, metrics: 
     await registrar.sync().catch((err: Error) => log.warn({ err: err.message, consul: c.address }, "Consul registration failed; will retry"));
     registrar.start();
   }
-  const discovery = new ConsulDiscovery(consul, cluster, metrics, log, c);
+  const discovery = new ConsulDiscovery(consul, cluster, registry, log, c);
   discovery.start();
   const first = await Promise.race([discovery.ready.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), FIRST_ANSWER_MS).unref())]);
   if (!first) log.warn({ consul: c.address, service: c.service }, "no answer from Consul yet: serving 503 until it answers");

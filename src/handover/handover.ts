@@ -10,7 +10,7 @@ import type { ApiGroup } from "../pushgateway/exposition.js";
 import { pushTimeSeconds } from "../pushgateway/exposition.js";
 import { PushgatewayClient } from "../pushgateway/client.js";
 import type { Cluster } from "../membership/cluster.js";
-import type { Ring } from "../ring/ring.js";
+import { RecentOwners } from "./recent-owners.js";
 import { executePlan, families, type StepResult } from "./executor.js";
 import type { GroupGate } from "./gate.js";
 import { mapLimit } from "./limit.js";
@@ -58,8 +58,7 @@ export class Handover {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
-  private readonly history: { ring: Ring; urls: (string | undefined)[]; at: number }[] = [];
-  private lastRing: { ring: Ring; urls: (string | undefined)[] };
+  private readonly recent: RecentOwners;
 
   constructor(
     private readonly cluster: Cluster,
@@ -70,7 +69,6 @@ export class Handover {
     private readonly lock?: HandoverLock,
   ) {
     this.client = new PushgatewayClient({ timeoutMs: opts.timeoutMs, maxInventoryBytes: opts.maxInventoryBytes });
-    this.lastRing = this.ringNow();
     const registers = [registry];
     this.m = {
       copied: new Counter({ name: "dyshard_handover_groups_copied_total", help: "Groups copied (or merged) to their owner by the handover.", registers }),
@@ -80,14 +78,11 @@ export class Handover {
       lastRun: new Gauge({ name: "dyshard_handover_last_run_timestamp_seconds", help: "Unix time the last handover run ended.", registers }),
       lastDuration: new Gauge({ name: "dyshard_handover_last_run_duration_seconds", help: "Duration of the last handover run.", registers }),
     };
+    this.recent = new RecentOwners(cluster, this.client, opts.recentMs, log, () => this.m.deleted.inc({ via: "push" }));
   }
 
   start(): void {
-    this.cluster.on("ring", () => {
-      this.history.push({ ...this.lastRing, at: Date.now() });
-      this.lastRing = this.ringNow();
-      this.runAfterSettle();
-    });
+    this.cluster.on("ring", () => this.runAfterSettle());
     // A (re)started dyshard may come with a new upstream list (a scale-up): look once at start.
     this.runAfterSettle();
     if (this.opts.intervalMs > 0) {
@@ -129,28 +124,7 @@ export class Handover {
 
   /** After a push (PUT or DELETE) to its owner succeeded: delete the group at owners it recently had. */
   afterPush(key: string, method: string, target: string): void {
-    if (this.history.length === 0 || method === "POST") return; // POST replaces only some families: left to the sweep
-    const cutoff = Date.now() - this.opts.recentMs;
-    while (this.history.length && (this.history[0] as { at: number }).at < cutoff) this.history.shift();
-    const owner = this.cluster.ring.owner(key);
-    const stale = new Set<string>();
-    for (const h of this.history) {
-      const slot = h.ring.owner(key);
-      const url = slot === undefined ? undefined : h.urls[slot];
-      if (slot === undefined || slot === owner || !url || !this.cluster.members[slot]?.healthy || this.cluster.members[slot]?.url !== url) continue;
-      stale.add(url);
-    }
-    const path = target.split("?")[0] as string;
-    for (const url of stale) {
-      this.client.deletePath(url, path).then(
-        () => this.m.deleted.inc({ via: "push" }),
-        (err: Error) => this.log.warn({ err: err.message, url, path }, "could not delete the stale copy after a push"),
-      );
-    }
-  }
-
-  private ringNow() {
-    return { ring: this.cluster.ring, urls: this.cluster.members.map((m) => m?.url) };
+    this.recent.afterPush(key, method, target);
   }
 
   private async runOnce(dryRun: boolean): Promise<RunReport> {

@@ -1,24 +1,27 @@
 // Wires the path of a push: discovery → membership & health → ring → router → forwarder, behind
-// one listener.
+// one listener. The control plane (membership, health, discovery, handover) and the data plane
+// (listener, forwarder) are built apart, so that with --workers the primary runs the first and
+// every worker the second (src/server/workers.ts).
+import { hostname } from "node:os";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Registry } from "prom-client";
 import type { Config } from "../config/schema.js";
+import { createConsulClient } from "../discovery/consul-client.js";
+import { ConsulLock } from "../discovery/consul-lock.js";
+import { startDiscovery, type Discovery } from "../discovery/discovery.js";
+import { GroupGate } from "../handover/gate.js";
+import { Handover, type RunReport } from "../handover/handover.js";
 import { createLogger, type Logger } from "../log.js";
 import { Cluster } from "../membership/cluster.js";
 import { HealthChecker } from "../membership/health-checker.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import type { Engine } from "../proxy/engine.js";
-import { Forwarder } from "../proxy/forwarder.js";
+import { Forwarder, type PushHooks } from "../proxy/forwarder.js";
 import { HttpProxyEngine } from "../proxy/http-proxy-engine.js";
 import { UndiciEngine } from "../proxy/undici-engine.js";
 import { loadHash64 } from "../ring/hash.js";
 import { createListener } from "./listener.js";
-import { hostname } from "node:os";
-import { createConsulClient } from "../discovery/consul-client.js";
-import { ConsulLock } from "../discovery/consul-lock.js";
-import { startDiscovery } from "../discovery/discovery.js";
-import { GroupGate } from "../handover/gate.js";
-import { Handover } from "../handover/handover.js";
 
 export interface App {
   config: Config;
@@ -33,53 +36,99 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export async function startApp(config: Config, log: Logger = createLogger(config.logLevel)): Promise<App> {
-  const consulMode = config.discovery.type === "consul";
-  if ((!consulMode || config.discovery.consul.register) && config.upstreams.filter((u) => !u.retired).length === 0) {
+export function checkUpstreams(config: Config): void {
+  if ((config.discovery.type !== "consul" || config.discovery.consul.register) && config.upstreams.filter((u) => !u.retired).length === 0) {
     throw new Error("no upstreams configured: give at least one --upstream URL (or upstreams: in the config file)");
   }
-  // With Consul the membership is the catalog's, not the config's.
-  const cluster = new Cluster(consulMode ? [] : config.upstreams, await loadHash64());
-  const metrics = createMetrics(cluster);
-  const checker = new HealthChecker(cluster, config.health);
-  const consul = consulMode ? createConsulClient(config.discovery.consul) : undefined;
-  const gate = new GroupGate();
-  const lock = consul ? new ConsulLock(consul, { key: config.handover.lockKey || `dyshard/handover/${config.discovery.consul.service}`, ttlMs: config.handover.lockTtlMs, name: `dyshard handover ${hostname()}:${process.pid}` }, log) : undefined;
-  const handover = new Handover(cluster, metrics.registry, log, { ...config.handover, intervalMs: config.handover.rebalanceIntervalMs, timeoutMs: config.limits.upstreamTimeoutMs, recentMs: config.handover.recentWindowMs, shardBy: config.shardBy }, gate, lock);
-  const engine: Engine = config.engine === "http-proxy" ? new HttpProxyEngine(config.limits.upstreamTimeoutMs) : new UndiciEngine(config.limits.upstreamTimeoutMs);
-  const forwarder = new Forwarder(cluster, engine, metrics, log, config.limits, { gate, afterPush: (key, method, target) => handover.afterPush(key, method, target) });
-  const server = createListener({ config, cluster, metrics, forwarder, handover, log });
+}
 
+/** A membership for this config: with Consul it is the catalog's, filled in by discovery. */
+export async function newCluster(config: Config): Promise<Cluster> {
+  return new Cluster(config.discovery.type === "consul" ? [] : config.upstreams, await loadHash64());
+}
+
+/** The control plane: health checks, discovery, the handover. `gate` holds pushes during moves. */
+export async function startControl(config: Config, cluster: Cluster, registry: Registry, log: Logger, boundPort: number, gate: Pick<GroupGate, "close">) {
+  const checker = new HealthChecker(cluster, config.health);
+  const consul = config.discovery.type === "consul" ? createConsulClient(config.discovery.consul) : undefined;
+  const lock = consul ? new ConsulLock(consul, { key: config.handover.lockKey || `dyshard/handover/${config.discovery.consul.service}`, ttlMs: config.handover.lockTtlMs, name: `dyshard handover ${hostname()}:${process.pid}` }, log) : undefined;
+  const handover = new Handover(cluster, registry, log, handoverOptions(config), gate as GroupGate, lock);
   cluster.on("change", ({ member, healthy, reason }) => {
     log.warn({ upstream: member.url, slot: member.slot, healthy, reason, healthy_members: cluster.healthyCount() }, healthy ? "upstream up" : "upstream down");
   });
+  const discovery: Discovery = await startDiscovery(config, cluster, registry, log, boundPort, consul);
+  checker.start();
+  handover.start();
+  return {
+    handover,
+    async stop() {
+      checker.stop();
+      await handover.stop();
+      await discovery.stop();
+      consul?.destroy();
+    },
+  };
+}
 
+export function handoverOptions(config: Config) {
+  return { ...config.handover, intervalMs: config.handover.rebalanceIntervalMs, timeoutMs: config.limits.upstreamTimeoutMs, recentMs: config.handover.recentWindowMs, shardBy: config.shardBy };
+}
+
+export interface DataPlaneHandlers {
+  rebalance(dryRun: boolean): Promise<RunReport>;
+  metrics(): Promise<{ contentType: string; text: string }>;
+}
+
+/** The data plane: engine, forwarder and listener, on a membership kept up to date by someone else. */
+export async function startDataPlane(config: Config, cluster: Cluster, metrics: Metrics, log: Logger, hooks: PushHooks, handlers: DataPlaneHandlers) {
+  const engine: Engine = config.engine === "http-proxy" ? new HttpProxyEngine(config.limits.upstreamTimeoutMs) : new UndiciEngine(config.limits.upstreamTimeoutMs);
+  const forwarder = new Forwarder(cluster, engine, metrics, log, config.limits, hooks);
+  const server = createListener({ config, cluster, metrics, forwarder, handlers, log });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.listen.port, config.listen.host, () => resolve());
   });
   const addr = server.address() as AddressInfo;
-  const discovery = await startDiscovery(config, cluster, metrics, log, addr.port, consul);
-  checker.start();
-  handover.start();
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
-  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}`;
-  log.info({ listen: `${host}:${addr.port}`, mode: config.mode, engine: engine.name, shard_by: config.shardBy, upstreams: cluster.active().map((m) => `${m.slot}=${m.url}`) }, "dyshard listening");
-
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
-      checker.stop();
-      await handover.stop();
-      await discovery.stop();
+  return {
+    server,
+    engine,
+    port: addr.port,
+    url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}`,
+    listen: `${host}:${addr.port}`,
+    async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.limits.shutdownTimeoutMs).unref());
       await Promise.race([closed, deadline]);
       server.closeAllConnections();
       await engine.close();
-      consul?.destroy();
+    },
+  };
+}
+
+/** One process doing everything (the default, `--workers 1`). */
+export async function startApp(config: Config, log: Logger = createLogger(config.logLevel)): Promise<App> {
+  checkUpstreams(config);
+  const cluster = await newCluster(config);
+  const metrics = createMetrics(cluster);
+  const gate = new GroupGate();
+  // The handover exists before the listener (pushes call into it), but starts once the port is known.
+  let control: Awaited<ReturnType<typeof startControl>> | undefined;
+  const hooks: PushHooks = { gate, afterPush: (key, method, target) => control?.handover.afterPush(key, method, target) };
+  const data = await startDataPlane(config, cluster, metrics, log, hooks, {
+    rebalance: (dryRun) => (control ? control.handover.run({ dryRun }) : Promise.reject(new Error("dyshard is still starting"))),
+    metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
+  });
+  control = await startControl(config, cluster, metrics.registry, log, data.port, gate);
+  log.info({ listen: data.listen, mode: config.mode, engine: data.engine.name, shard_by: config.shardBy, upstreams: cluster.active().map((m) => `${m.slot}=${m.url}`) }, "dyshard listening");
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await control?.stop();
+      await data.stop();
       log.info("dyshard stopped");
     })());
-  return { config, cluster, metrics, server, log, url, handover, stop };
+  return { config, cluster, metrics, server: data.server, log, url: data.url, handover: control.handover, stop };
 }

@@ -6,14 +6,15 @@ import type { Cluster } from "../membership/cluster.js";
 import type { Metrics } from "../metrics.js";
 import { answer, noHealthyUpstream, type Forwarder } from "../proxy/forwarder.js";
 import { route } from "../router/route.js";
-import type { Handover } from "../handover/handover.js";
+import type { DataPlaneHandlers } from "./app.js";
 
 export interface ListenerDeps {
   config: Config;
   cluster: Cluster;
   metrics: Metrics;
   forwarder: Forwarder;
-  handover: Handover;
+  /** Handled here or, with --workers, by the primary. */
+  handlers: DataPlaneHandlers;
   log: Logger;
 }
 
@@ -70,7 +71,7 @@ async function ownEndpoint(deps: ListenerDeps, method: string, target: string, r
       return;
     }
     const dryRun = /[?&]dry_run=(1|true)\b/.test(target);
-    const report = await deps.handover.run({ dryRun });
+    const report = await deps.handlers.rebalance(dryRun);
     res.writeHead(report.failed > 0 || report.errors.length > 0 ? 500 : 200, { "content-type": "application/json" }).end(JSON.stringify(report, null, 2) + "\n");
     return;
   }
@@ -80,8 +81,8 @@ async function ownEndpoint(deps: ListenerDeps, method: string, target: string, r
   }
   switch (path) {
     case "/metrics": {
-      const body = await deps.metrics.registry.metrics();
-      res.writeHead(200, { "content-type": deps.metrics.registry.contentType }).end(body);
+      const { contentType, text } = await deps.handlers.metrics();
+      res.writeHead(200, { "content-type": contentType }).end(text);
       return;
     }
     case "/-/healthy":
