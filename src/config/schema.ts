@@ -4,31 +4,22 @@
 import { z } from "zod";
 import { parseDuration, parseSize } from "./units.js";
 
-const duration = (fallback: string) =>
+/** A value users write as text ("2s", "1MiB") or a plain number, parsed to a number. */
+const parsed = (fallback: string, parse: (v: string | number) => number | undefined, expected: string) =>
   z
     .union([z.string(), z.number()])
     .default(fallback)
     .transform((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === undefined) {
-        ctx.addIssue({ code: "custom", message: `expected a duration such as 500ms, 2s or 1m, got ${JSON.stringify(v)}` });
+      const n = parse(v);
+      if (n === undefined) {
+        ctx.addIssue({ code: "custom", message: `expected ${expected}, got ${JSON.stringify(v)}` });
         return z.NEVER;
       }
-      return ms;
+      return n;
     });
 
-const size = (fallback: string) =>
-  z
-    .union([z.string(), z.number()])
-    .default(fallback)
-    .transform((v, ctx) => {
-      const bytes = parseSize(v);
-      if (bytes === undefined) {
-        ctx.addIssue({ code: "custom", message: `expected a size such as 1MiB, 512KiB or 1048576, got ${JSON.stringify(v)}` });
-        return z.NEVER;
-      }
-      return bytes;
-    });
+const duration = (fallback: string) => parsed(fallback, parseDuration, "a duration such as 500ms, 2s or 1m");
+const size = (fallback: string) => parsed(fallback, parseSize, "a size such as 1MiB, 512KiB or 1048576");
 
 const count = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
