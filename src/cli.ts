@@ -101,7 +101,7 @@ settingsOptions(program.command("rebalance").description("hand stale groups over
   .action(async (opts: Record<string, unknown>) => {
     if (Boolean(opts.dryRun) === Boolean(opts.apply)) fail("give exactly one of --dry-run and --apply");
     const config = configFrom(opts);
-    const consul = config.discovery.type === "consul" ? createConsulClient(config.discovery.consul) : undefined;
+    const consul = config.discovery.type === "consul" ? await createConsulClient(config.discovery.consul) : undefined;
     try {
       const members = await discoverOnce(config, consul).catch((err: Error) => fail(`cannot read the membership: ${err.message}`));
       if (members.length === 0) fail("no upstreams: give --upstream URLs, a config file, or --discovery consul");

@@ -1,7 +1,7 @@
 // One table names every setting once: its place in the file, its DYSHARD_* variable and its flag.
 // Precedence: flags over environment over file over defaults.
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
+import { createRequire } from "node:module";
 import { fileSchema, type Config, type RawConfig, type UpstreamConfig } from "./schema.js";
 
 export interface Setting {
@@ -137,7 +137,9 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // Loaded only when a file is given (most deployments use flags or the environment).
+    const { parse } = createRequire(import.meta.url)("yaml") as typeof import("yaml");
+    doc = parse(text);
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid YAML: ${(err as Error).message}`);
   }

@@ -33,10 +33,15 @@ export class HoldBudget {
 
 const nothing = () => {};
 
+/** A byte stream, not Readable.from's default object mode, which queues 16 chunks (1 MiB) per push. */
+function stream(chunks: AsyncGenerator<Buffer>): Readable {
+  return Readable.from(chunks, { objectMode: false, highWaterMark: 16 * 1024 });
+}
+
 export async function readPushBody(req: IncomingMessage, holdLimit: number, maxBytes: number, budget: HoldBudget): Promise<PushBody> {
   const declared = Number(req.headers["content-length"]);
   if (declared > maxBytes) throw new BodyTooLargeError(maxBytes);
-  if (declared > holdLimit) return { held: false, stream: Readable.from(limited(req, [], 0, maxBytes)), release: nothing };
+  if (declared > holdLimit) return { held: false, stream: stream(limited(req, [], 0, maxBytes)), release: nothing };
   if (declared >= 0 && budget.take(declared)) {
     // Known small body: collect it with plain events (the common case, kept cheap).
     const bytes = await collect(req, declared);
@@ -58,7 +63,7 @@ export async function readPushBody(req: IncomingMessage, holdLimit: number, maxB
     }
     if (size + chunk.length > holdLimit || !budget.take(chunk.length)) {
       release();
-      return { held: false, stream: Readable.from(limited({ [Symbol.asyncIterator]: () => it }, [...chunks, chunk], size + chunk.length, maxBytes)), release: nothing };
+      return { held: false, stream: stream(limited({ [Symbol.asyncIterator]: () => it }, [...chunks, chunk], size + chunk.length, maxBytes)), release: nothing };
     }
     chunks.push(chunk);
     size += chunk.length;

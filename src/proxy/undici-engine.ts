@@ -51,7 +51,7 @@ export class UndiciEngine implements Engine {
     let entry = this.pools.get(upstreamUrl);
     if (!entry) {
       const url = new URL(upstreamUrl);
-      entry = { pool: new Pool(url.origin, { connections: 256, keepAliveTimeout: 30_000 }), prefix: url.pathname.replace(/\/$/, "") };
+      entry = { pool: new Pool(url.origin, { connections: 64, keepAliveTimeout: 30_000 }), prefix: url.pathname.replace(/\/$/, "") };
       this.pools.set(upstreamUrl, entry);
     }
     return entry;

@@ -27,6 +27,142 @@ const PLAIN_PUSH = /^\/metrics\/job(?:@base64)?\/[!-$&-~]*$/;
 
 /** Parses a raw request target (`/metrics/job/...`, percent-encoded, query allowed). */
 export function parsePushPath(target: string): ParsedPush {
+  const common = parseCommon(target);
+  return common ? { kind: "group", group: groupOf(common) } : parseExactly(target);
+}
+
+/** A push that parseCommon read: the job and the label pairs in path order (duplicates kept). */
+export interface CommonPush {
+  job: string;
+  names: string[];
+  values: string[];
+  /** Some value holds `"`, `\` or a newline, which the routing key must escape. */
+  escape: boolean;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+/** What path.Clean would change: an empty, `.` or `..` segment. */
+const NOT_CLEAN = /\/\/|\/\./;
+const SPECIAL = /\/\/|\/\.|[%"\\\n]/;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The push path as nearly every client writes it: valid UTF-8 after percent-decoding, already
+ * clean, a plain job, base64 values without CR/LF. Returns undefined for anything else, and for
+ * anything the Pushgateway would reject, so that parseExactly gives the exact answer. It is on
+ * every push's path, hence arrays rather than an object per group.
+ */
+export function parseCommon(target: string): CommonPush | undefined {
+  const q = target.indexOf("?");
+  let path = q < 0 ? target : target.slice(0, q);
+  if (!path.startsWith(PUSH_PREFIX + "/")) return undefined;
+  let escape = false;
+  // One scan for the usual case, where nothing needs decoding, cleaning or escaping.
+  if (SPECIAL.test(path)) {
+    if (path.includes("%")) {
+      try {
+        path = decodeURIComponent(path);
+      } catch {
+        return undefined; // a bad escape, or bytes that are not UTF-8
+      }
+    }
+    if (NOT_CLEAN.test(path) || !path.startsWith(PUSH_PREFIX + "/")) return undefined;
+    escape = NEEDS_ESCAPE.test(path);
+  }
+  let at = PUSH_PREFIX.length + 1;
+  let slash = path.indexOf("/", at);
+  const job = slash < 0 ? path.slice(at) : path.slice(at, slash);
+  if (job === "") return undefined;
+  const names: string[] = [];
+  const values: string[] = [];
+  while (slash >= 0 && slash < path.length - 1) {
+    at = slash + 1;
+    slash = path.indexOf("/", at);
+    if (slash < 0) return undefined; // odd number of components
+    let name = path.slice(at, slash);
+    at = slash + 1;
+    slash = path.indexOf("/", at);
+    let value = slash < 0 ? path.slice(at) : path.slice(at, slash);
+    if (name.endsWith(BASE64_SUFFIX)) {
+      name = name.slice(0, -BASE64_SUFFIX.length);
+      let end = value.length;
+      while (end > 0 && value.charCodeAt(end - 1) === 61) end--; // Go trims trailing "="
+      const raw = value.slice(0, end);
+      if (!BASE64URL.test(raw) || raw.length % 4 === 1) return undefined;
+      try {
+        value = raw === "" ? "" : utf8.decode(Buffer.from(raw, "base64url"));
+        escape ||= NEEDS_ESCAPE.test(value);
+      } catch {
+        return undefined;
+      }
+    }
+    if (!isLabelName(name)) return undefined;
+    names.push(name);
+    values.push(value);
+  }
+  if (slash >= 0 && slash === path.length - 1 && names.length > 0) return undefined; // `/a/1/`: odd
+  return { job, names, values, escape };
+}
+
+/** LABEL_NAME and not reserved, without a regex (this runs for every label of every push). */
+function isLabelName(name: string): boolean {
+  const n = name.length;
+  if (n === 0 || (n > 1 && name.charCodeAt(0) === 95 && name.charCodeAt(1) === 95)) return false;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+    if (!letter && !(i > 0 && c >= 48 && c <= 57)) return false;
+  }
+  return true;
+}
+
+export function groupOf(p: CommonPush): GroupingKey {
+  const labels: Record<string, string> = {};
+  // The last of duplicate names wins, as in the Pushgateway's map; the URL's job overwrites a `job` label.
+  for (let i = 0; i < p.names.length; i++) if (p.names[i] !== "job") labels[p.names[i] as string] = p.values[i] as string;
+  return { job: p.job, labels };
+}
+
+/** routingKey of a CommonPush, without building the group first. */
+export function commonRoutingKey(p: CommonPush, shardBy: ShardBy): string {
+  const esc = p.escape ? escapeValue : (v: string) => v;
+  const job = 'job="' + esc(p.job) + '"';
+  const { names, values } = p;
+  if (shardBy === "job" || names.length === 0) return "{" + job + "}";
+  // A stable insertion sort of the label positions by name (a push has a handful): of equal
+  // names the last in the path comes last, and wins, as in the Pushgateway's map.
+  const order: number[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    if (name === "job") continue;
+    let at = order.length;
+    order.push(i);
+    while (at > 0 && (names[order[at - 1] as number] as string) > name) {
+      order[at] = order[at - 1] as number;
+      at--;
+    }
+    order[at] = i;
+  }
+  let key = "{";
+  let jobDone = false;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k] as number;
+    const name = names[i] as string;
+    if (k + 1 < order.length && names[order[k + 1] as number] === name) continue; // a later duplicate wins
+    const value = values[i] as string;
+    if (value === "") continue;
+    if (!jobDone && name > "job") {
+      key += (key.length > 1 ? "," : "") + job;
+      jobDone = true;
+    }
+    key += (key.length > 1 ? "," : "") + name + '="' + esc(value) + '"';
+  }
+  if (!jobDone) key += (key.length > 1 ? "," : "") + job;
+  return key + "}";
+}
+
+/** The Pushgateway's parsing, step by step, on bytes: every rejection with its exact answer. */
+export function parseExactly(target: string): ParsedPush {
   const q = target.indexOf("?");
   const rawPath = q < 0 ? target : target.slice(0, q);
   const query = q < 0 ? "" : target.slice(q);
@@ -118,11 +254,20 @@ export type ShardBy = "group" | "job";
 export function routingKey(group: GroupingKey, shardBy: ShardBy = "group"): string {
   const job = 'job="' + escapeValue(group.job) + '"';
   if (shardBy === "job") return "{" + job + "}";
-  const names: string[] = [];
-  for (const name in group.labels) if (group.labels[name] !== "") names.push(name);
-  if (names.length === 0) return "{" + job + "}";
-  names.push("job");
-  names.sort();
+  const all = Object.keys(group.labels);
+  if (all.length === 0) return "{" + job + "}";
+  const names: string[] = ["job"];
+  for (const name of all) {
+    if (group.labels[name] === "") continue;
+    // Insertion sort: a push has a handful of labels, and this beats Array#sort's setup.
+    let i = names.length;
+    names.push(name);
+    while (i > 0 && (names[i - 1] as string) > name) {
+      names[i] = names[i - 1] as string;
+      i--;
+    }
+    names[i] = name;
+  }
   let key = "{";
   for (let i = 0; i < names.length; i++) {
     const name = names[i] as string;

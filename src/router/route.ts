@@ -1,6 +1,6 @@
 // The route decision for one request: which group it pushes, and its routing key, or the answer
 // the Pushgateway would give without storing anything. Pure: no I/O, no clock.
-import { parsePushPath, routingKey, type GroupingKey, type ShardBy } from "../pushgateway/grouping-key.js";
+import { commonRoutingKey, groupOf, parseCommon, parsePushPath, routingKey, type CommonPush, type GroupingKey, type ShardBy } from "../pushgateway/grouping-key.js";
 
 export type Route =
   | { kind: "push"; group: GroupingKey; key: string }
@@ -11,6 +11,8 @@ const PUSH_METHODS = new Set(["PUT", "POST", "DELETE"]);
 const ALLOW = "DELETE, OPTIONS, POST, PUT";
 
 export function route(method: string, target: string, shardBy: ShardBy): Route {
+  const common = PUSH_METHODS.has(method) ? parseCommon(target) : undefined;
+  if (common) return new CommonRoute(common, shardBy);
   const parsed = parsePushPath(target);
   if (parsed.kind === "other") return parsed;
   if (!PUSH_METHODS.has(method) && !(parsed.kind === "reject" && parsed.early)) {
@@ -30,6 +32,19 @@ export function route(method: string, target: string, shardBy: ShardBy): Route {
     return text(parsed.status, parsed.message);
   }
   return { kind: "push", group: parsed.group, key: routingKey(parsed.group, shardBy) };
+}
+
+/** The common case: the key at once, the group only if someone asks (the CLI does; pushes do not). */
+class CommonRoute {
+  readonly kind = "push" as const;
+  readonly key: string;
+  private cached: GroupingKey | undefined;
+  constructor(private readonly common: CommonPush, shardBy: ShardBy) {
+    this.key = commonRoutingKey(common, shardBy);
+  }
+  get group(): GroupingKey {
+    return (this.cached ??= groupOf(this.common));
+  }
 }
 
 type Answer = Extract<Route, { kind: "answer" }>;

@@ -18,7 +18,6 @@ import { HealthChecker } from "../membership/health-checker.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import type { Engine } from "../proxy/engine.js";
 import { Forwarder, type PushHooks } from "../proxy/forwarder.js";
-import { HttpProxyEngine } from "../proxy/http-proxy-engine.js";
 import { UndiciEngine } from "../proxy/undici-engine.js";
 import { loadHash64 } from "../ring/hash.js";
 import { createListener } from "./listener.js";
@@ -50,7 +49,7 @@ export async function newCluster(config: Config): Promise<Cluster> {
 /** The control plane: health checks, discovery, the handover. `gate` holds pushes during moves. */
 export async function startControl(config: Config, cluster: Cluster, registry: Registry, log: Logger, boundPort: number, gate: Pick<GroupGate, "close">) {
   const checker = new HealthChecker(cluster, config.health);
-  const consul = config.discovery.type === "consul" ? createConsulClient(config.discovery.consul) : undefined;
+  const consul = config.discovery.type === "consul" ? await createConsulClient(config.discovery.consul) : undefined;
   const lock = consul ? new ConsulLock(consul, { key: config.handover.lockKey || `dyshard/handover/${config.discovery.consul.service}`, ttlMs: config.handover.lockTtlMs, name: `dyshard handover ${hostname()}:${process.pid}` }, log) : undefined;
   const handover = new Handover(cluster, registry, log, handoverOptions(config), gate as GroupGate, lock);
   cluster.on("change", ({ member, healthy, reason }) => {
@@ -81,7 +80,8 @@ export interface DataPlaneHandlers {
 
 /** The data plane: engine, forwarder and listener, on a membership kept up to date by someone else. */
 export async function startDataPlane(config: Config, cluster: Cluster, metrics: Metrics, log: Logger, hooks: PushHooks, handlers: DataPlaneHandlers) {
-  const engine: Engine = config.engine === "http-proxy" ? new HttpProxyEngine(config.limits.upstreamTimeoutMs) : new UndiciEngine(config.limits.upstreamTimeoutMs);
+  // http-proxy is loaded only when chosen: a dyshard carries one engine in memory.
+  const engine: Engine = config.engine === "http-proxy" ? new (await import("../proxy/http-proxy-engine.js")).HttpProxyEngine(config.limits.upstreamTimeoutMs) : new UndiciEngine(config.limits.upstreamTimeoutMs);
   const forwarder = new Forwarder(cluster, engine, metrics, log, config.limits, hooks);
   const server = createListener({ config, cluster, metrics, forwarder, handlers, log });
   await new Promise<void>((resolve, reject) => {

@@ -61,8 +61,8 @@ describe("ConsulLock", () => {
   );
 
   /** A lock with its own Consul client (as on another dyshard). */
-  const newLock = (name: string, address = emu.url) => {
-    const consul = createConsulClient({ address, token: "", datacenter: "" });
+  const newLock = async (name: string, address = emu.url) => {
+    const consul = await createConsulClient({ address, token: "", datacenter: "" });
     clients.push(consul);
     const lock = new ConsulLock(consul, { key, ttlMs: TTL_MS, name }, log);
     locks.push(lock);
@@ -88,8 +88,8 @@ describe("ConsulLock", () => {
   });
 
   it("lets one of two dyshards hold the key; the holder re-acquires; holder() names it", async () => {
-    const a = newLock("dyshard handover a:9091");
-    const b = newLock("dyshard handover b:9091");
+    const a = await newLock("dyshard handover a:9091");
+    const b = await newLock("dyshard handover b:9091");
     const results = await Promise.all([a.tryAcquire(), b.tryAcquire()]);
     assert.equal(results.filter(Boolean).length, 1, `exactly one wins: ${results}`);
     const [holder, other] = results[0] ? [a, b] : [b, a];
@@ -114,8 +114,8 @@ describe("ConsulLock", () => {
   });
 
   it("after release the other acquires at once; release destroys the session and is safe to repeat", async () => {
-    const a = newLock("a");
-    const b = newLock("b");
+    const a = await newLock("a");
+    const b = await newLock("b");
     assert.equal(await a.tryAcquire(), true);
     assert.equal(await b.tryAcquire(), false);
     const [sa] = sessionOf("a");
@@ -131,7 +131,7 @@ describe("ConsulLock", () => {
     assert.equal(b.held, true);
 
     await a.release(); // not held: a no-op, and it must not touch b's lock
-    await newLock("never acquired").release();
+    await (await newLock("never acquired")).release();
     assert.equal(emu.kvEntry(key)?.Session, sessionOf("b")[0]?.ID);
     assert.equal(await b.tryAcquire(), true);
 
@@ -144,8 +144,8 @@ describe("ConsulLock", () => {
   it("keeps the lock by renewing; when the holder dies its session expires and the other takes over within TTL + lock-delay", async () => {
     const relay = await startRelay(emu.port);
     relays.push(relay);
-    const a = newLock("a (dies)", relay.url);
-    const b = newLock("b");
+    const a = await newLock("a (dies)", relay.url);
+    const b = await newLock("b");
     assert.equal(await a.tryAcquire(), true);
     await sleep(2 * TTL_MS); // renewals keep the session past its TTL
     assert.equal(a.held, true);
@@ -173,8 +173,8 @@ describe("ConsulLock", () => {
   });
 
   it("forgets a session Consul expired and starts a new one", async () => {
-    const a = newLock("a");
-    const b = newLock("b");
+    const a = await newLock("a");
+    const b = await newLock("b");
     assert.equal(await a.tryAcquire(), true);
     const old = sessionOf("a")[0]!.ID;
     emu.expireSession(old);
@@ -195,8 +195,8 @@ describe("ConsulLock", () => {
   });
 
   it("with Consul down, tryAcquire and holder() give false/undefined and log a warning; after resume it works again", async () => {
-    const a = newLock("a");
-    const b = newLock("b");
+    const a = await newLock("a");
+    const b = await newLock("b");
     assert.equal(await a.tryAcquire(), true);
     const warnsBefore = logLines.filter((l) => l.level === 40).length;
 
@@ -204,7 +204,7 @@ describe("ConsulLock", () => {
     assert.equal(await a.tryAcquire(), false);
     assert.equal(a.held, false);
     assert.equal(await b.tryAcquire(), false, "no session can be created either");
-    assert.equal(await newLock("c").tryAcquire(), false);
+    assert.equal(await (await newLock("c")).tryAcquire(), false);
     assert.equal(await b.holder(), undefined);
     const warns = logLines.filter((l) => l.level === 40).slice(warnsBefore);
     assert.ok(warns.some((l) => l.msg === "Could not acquire the Consul lock"), JSON.stringify(warns));

@@ -3,7 +3,7 @@
 // test/integration/parity.test.ts checks the same rules against the real binary.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { parsePushPath, routingKey, type GroupingKey, type ParsedPush } from "../../src/pushgateway/grouping-key.js";
+import { parseExactly, parsePushPath, routingKey, type GroupingKey, type ParsedPush } from "../../src/pushgateway/grouping-key.js";
 import { route, type Route } from "../../src/router/route.js";
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64url"); // unpadded, `-` and `_`
@@ -426,5 +426,22 @@ describe("routingKey", () => {
     assert.notEqual(routingKey({ job: "j", labels: { a: "x\\" } }), routingKey({ job: "j", labels: { a: 'x\\"' } }));
     assert.notEqual(routingKey({ job: "j\n", labels: {} }), routingKey({ job: "j\\n", labels: {} }));
     assert.notEqual(key("/metrics/job/j/a/1%2C"), key("/metrics/job/j/a/1%2Cb%3D"));
+  });
+});
+
+describe("the common-path fast lane agrees with the exact parser", () => {
+  it("gives the same group and key as parseExactly would, for every spelling", async () => {
+    const { realisticPaths } = await import("../../bench/micro.js");
+    const extra = ["/metrics/job/j/a/1/a/2", "/metrics/job/j/job/x/b/", "/metrics/job/j/", "/metrics/job/j/z/1/a@base64/MQ==/m/", "/metrics/job/j%20k/x/%C3%A9", "/metrics/job/j/q/a%3Fb?x=1", "/metrics/job/j/n/a%22b%5Cc"];
+    for (const path of [...realisticPaths(2000), ...extra]) {
+      const fast = route("PUT", path, "group");
+      const exact = parseExactly(path);
+      assert.equal(fast.kind, "push", path);
+      assert.equal(exact.kind, "group", path);
+      if (fast.kind !== "push" || exact.kind !== "group") continue;
+      assert.deepEqual(fast.group, exact.group, path);
+      assert.equal(fast.key, routingKey(exact.group), path);
+      assert.equal(route("PUT", path, "job").kind === "push" && (route("PUT", path, "job") as { key: string }).key, routingKey(exact.group, "job"));
+    }
   });
 });
