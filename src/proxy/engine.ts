@@ -1,13 +1,14 @@
 // The forwarding engine interface: one attempt to send a push to one upstream and relay its answer.
 // Retries, failover and error answers are the Forwarder's; an engine only reports what happened.
-import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 
 export interface UpstreamRequest {
   method: string;
   /** The client's raw request target (path and query), appended to the upstream URL's path. */
   target: string;
-  headers: OutgoingHttpHeaders;
+  /** The client's headers less hop-by-hop ones, as a raw list: name, value, name, value, ... */
+  headers: string[];
   body: Buffer | Readable;
 }
 

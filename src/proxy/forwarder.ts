@@ -8,7 +8,7 @@ import { errorText } from "../membership/health-checker.js";
 import type { Metrics } from "../metrics.js";
 import { BodyTooLargeError, HoldBudget, readPushBody, type PushBody } from "./body.js";
 import { TIMEOUT_CODE, isConnectionFailure, type Engine } from "./engine.js";
-import { forwardableHeaders } from "./headers.js";
+import { forwardableRawHeaders } from "./headers.js";
 import type { GroupGate } from "../handover/gate.js";
 
 /** The handover's hooks on the push path (see src/handover). */
@@ -73,7 +73,7 @@ export class Forwarder {
   }
 
   private async send(req: IncomingMessage, res: ServerResponse, key: string, body: PushBody): Promise<{ upstream: string; status: number }> {
-    const headers = forwardableHeaders(req.headers);
+    const headers = forwardableRawHeaders(req.rawHeaders);
     for (let attempt = 0; ; attempt++) {
       const owner = this.cluster.owner(key);
       if (owner === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));

@@ -28,7 +28,7 @@ export class HttpProxyEngine implements Engine {
   forward(upstreamUrl: string, req: UpstreamRequest, res: ServerResponse): Promise<AttemptResult> {
     // http-proxy listens on, and reads the socket of, the request it is given. A stand-in per
     // attempt keeps it off the client's request, which the Forwarder owns (and may retry from).
-    const stand = Object.assign(new EventEmitter(), { method: req.method, url: req.target, headers: req.headers, httpVersion: "1.1", socket: { destroyed: false }, connection: {} });
+    const stand = Object.assign(new EventEmitter(), { method: req.method, url: req.target, headers: headerObject(req.headers), httpVersion: "1.1", socket: { destroyed: false }, connection: {} });
     const body = Buffer.isBuffer(req.body) ? Readable.from([req.body]) : req.body;
     return new Promise((resolve) => {
       let proxyReq: ClientRequest | undefined;
@@ -65,4 +65,16 @@ export class HttpProxyEngine implements Engine {
     this.agents.http.destroy();
     this.agents.https.destroy();
   }
+}
+
+/** http-proxy wants headers as an object; repeated names become lists. */
+function headerObject(raw: string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    const prev = out[name];
+    out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return out;
 }
