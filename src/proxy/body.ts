@@ -41,7 +41,9 @@ function stream(chunks: AsyncGenerator<Buffer>): Readable {
 export async function readPushBody(req: IncomingMessage, holdLimit: number, maxBytes: number, budget: HoldBudget): Promise<PushBody> {
   const declared = Number(req.headers["content-length"]);
   if (declared > maxBytes) throw new BodyTooLargeError(maxBytes);
-  if (declared > holdLimit) return { held: false, stream: stream(limited(req, [], 0, maxBytes)), release: nothing };
+  // A declared length is enforced by the HTTP parser itself: the request is its own body stream,
+  // with no extra buffering layer (this is what keeps many concurrent large pushes small).
+  if (declared > holdLimit) return { held: false, stream: req, release: nothing };
   if (declared >= 0 && budget.take(declared)) {
     // Known small body: collect it with plain events (the common case, kept cheap).
     const bytes = await collect(req, declared);
