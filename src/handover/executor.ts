@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import type { ApiGroup } from "../pushgateway/exposition.js";
 import { groupToText, pushTimeSeconds } from "../pushgateway/exposition.js";
 import type { PushgatewayClient } from "../pushgateway/client.js";
-import type { GroupGate } from "./gate.js";
+import type { MoveGate } from "./gate.js";
 import { mapLimit } from "./limit.js";
 import { groupId, type HandoverPlan, type HandoverStep } from "./plan.js";
 
@@ -20,7 +20,7 @@ export interface ExecuteDeps {
   ownerOf(labels: Record<string, string>): number | undefined;
   /** The inventory the plan was made from: `${slot}|${groupId}` → group. */
   snapshot: ReadonlyMap<string, ApiGroup>;
-  gate?: { gate: GroupGate; keyOf(labels: Record<string, string>): string };
+  gate?: { gate: MoveGate; keyOf(labels: Record<string, string>): string };
   concurrency: number;
   chunk?: number;
   log: Logger;

@@ -2,7 +2,12 @@
 // a move always ends up as the newest value on the owner: the move waits for pushes already in
 // flight, and pushes that arrive meanwhile wait for the move. Cheap when nothing is being moved.
 
-export class GroupGate {
+/** What a move needs of a gate: in one process a GroupGate, with --workers one that spans them. */
+export interface MoveGate {
+  close(keys: Iterable<string>): Promise<() => void>;
+}
+
+export class GroupGate implements MoveGate {
   private readonly inflight = new Map<string, number>();
   private readonly closed = new Map<string, Promise<void>>();
   private readonly drained = new Map<string, () => void>();

@@ -12,7 +12,7 @@ import { PushgatewayClient } from "../pushgateway/client.js";
 import type { Cluster } from "../membership/cluster.js";
 import { RecentOwners } from "./recent-owners.js";
 import { executePlan, families, type StepResult } from "./executor.js";
-import type { GroupGate } from "./gate.js";
+import type { MoveGate } from "./gate.js";
 import { mapLimit } from "./limit.js";
 import { groupId, planHandover, type GroupCopy, type HandoverStep } from "./plan.js";
 
@@ -65,7 +65,7 @@ export class Handover {
     registry: Registry,
     private readonly log: Logger,
     private readonly opts: HandoverOptions,
-    private readonly gate?: GroupGate,
+    private readonly gate?: MoveGate,
     private readonly lock?: HandoverLock,
   ) {
     this.client = new PushgatewayClient({ timeoutMs: opts.timeoutMs, maxInventoryBytes: opts.maxInventoryBytes });

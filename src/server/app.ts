@@ -10,7 +10,7 @@ import type { Config } from "../config/schema.js";
 import { createConsulClient } from "../discovery/consul-client.js";
 import { ConsulLock } from "../discovery/consul-lock.js";
 import { startDiscovery, type Discovery } from "../discovery/discovery.js";
-import { GroupGate } from "../handover/gate.js";
+import { GroupGate, type MoveGate } from "../handover/gate.js";
 import { Handover, type RunReport } from "../handover/handover.js";
 import { createLogger, type Logger } from "../log.js";
 import { Cluster } from "../membership/cluster.js";
@@ -47,11 +47,11 @@ export async function newCluster(config: Config): Promise<Cluster> {
 }
 
 /** The control plane: health checks, discovery, the handover. `gate` holds pushes during moves. */
-export async function startControl(config: Config, cluster: Cluster, registry: Registry, log: Logger, boundPort: number, gate: Pick<GroupGate, "close">) {
+export async function startControl(config: Config, cluster: Cluster, registry: Registry, log: Logger, boundPort: number, gate: MoveGate) {
   const checker = new HealthChecker(cluster, config.health);
   const consul = config.discovery.type === "consul" ? await createConsulClient(config.discovery.consul) : undefined;
   const lock = consul ? new ConsulLock(consul, { key: config.handover.lockKey || `dyshard/handover/${config.discovery.consul.service}`, ttlMs: config.handover.lockTtlMs, name: `dyshard handover ${hostname()}:${process.pid}` }, log) : undefined;
-  const handover = new Handover(cluster, registry, log, handoverOptions(config), gate as GroupGate, lock);
+  const handover = new Handover(cluster, registry, log, handoverOptions(config), gate, lock);
   cluster.on("change", ({ member, healthy, reason }) => {
     log.warn({ upstream: member.url, slot: member.slot, healthy, reason, healthy_members: cluster.healthyCount() }, healthy ? "upstream up" : "upstream down");
   });

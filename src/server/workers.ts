@@ -49,7 +49,7 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
 
   // The handover's gate spans the workers: a move waits until every worker holds the pushes of its groups.
   let nextId = 0;
-  const closing = new Map<number, () => void>();
+  const closing = new Map<string, () => void>(); // `${move id}:${worker id}` → its acknowledgement
   const gate = {
     async close(keys: Iterable<string>) {
       const id = ++nextId;
@@ -59,7 +59,7 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
         targets.map(
           (w) =>
             new Promise<void>((resolve) => {
-              closing.set(id * 1000 + (w.id % 1000), resolve);
+              closing.set(`${id}:${w.id}`, resolve);
               send(w, { t: "gate-close", id, keys: list });
             }),
         ),
@@ -74,7 +74,10 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
     if (msg.t === "hello") send(w, { t: "members", members: states() });
     else if (msg.t === "down") {
       if (members.members[msg.slot]?.url === msg.url) members.setHealth(msg.slot, false, msg.reason);
-    } else if (msg.t === "gate-closed") closing.get(msg.id * 1000 + (w.id % 1000))?.();
+    } else if (msg.t === "gate-closed") {
+      closing.get(`${msg.id}:${w.id}`)?.();
+      closing.delete(`${msg.id}:${w.id}`);
+    }
     else if (msg.t === "rebalance") {
       control.handover.run({ dryRun: msg.dryRun }).then(
         (value) => send(w, { t: "reply", id: msg.id, ok: true, value }),

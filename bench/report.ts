@@ -1,0 +1,146 @@
+// Tables, the goals of the "Performance" issue (PASS/FAIL with their figures), and the files in
+// bench/results/ (latest.json, latest.md and a timestamped copy of each).
+import { mkdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { MemoryResult } from "./memory.js";
+import type { MicroResult } from "./micro.js";
+import type { FrontScenario, Row } from "./throughput.js";
+
+export interface Results {
+  meta: Record<string, unknown>;
+  micro?: MicroResult | { error: string };
+  sink?: FrontScenario | { error: string };
+  pushgateway?: FrontScenario | { error: string };
+  memory?: MemoryResult | { error: string };
+  goals?: Goal[];
+}
+
+export interface Goal {
+  status: "PASS" | "FAIL" | "SKIP";
+  line: string;
+}
+
+const DASH = "–";
+const num = (x: number | null | undefined) => (x === null || x === undefined ? DASH : x.toLocaleString("en-US"));
+const ratio = (x: number | null | undefined) => (x === null || x === undefined ? DASH : `${x.toFixed(2)}x`);
+const ok = <T extends object>(x: T | { error: string } | undefined): x is T => x !== undefined && !("error" in x);
+
+/** A Markdown table with padded columns (readable on a terminal too). */
+function table(head: string[], body: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(" | ")} |`;
+  return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(line)].join("\n");
+}
+
+export function frontTable(s: FrontScenario): string {
+  const head = ["front", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "CPU vs nginx 1w", "req/s vs nginx (same workers)", "errors/non-2xx"];
+  const body = s.rows.map((r: Row) =>
+    r.skipped
+      ? [r.front, r.skipped, DASH, DASH, DASH, DASH, DASH, DASH]
+      : [r.front, num(r.requests_per_second), num(r.p50_ms), num(r.p99_ms), num(r.cpu_us_per_request), ratio(r.cpu_ratio_nginx_1w), ratio(r.rps_ratio_nginx), `${r.errors}/${r.non_2xx}`],
+  );
+  return table(head, body);
+}
+
+function microTable(m: MicroResult): string {
+  return table(["step", "ns per push"], [["route decision (parse + hash + jump)", num(m.full_ns)], ["parse alone (route(): grouping key + routing key)", num(m.parse_ns)], ["hash + jump alone (cluster.owner(key))", num(m.hash_jump_ns)]]);
+}
+
+function memoryTable(m: MemoryResult): string {
+  return table(
+    ["pushes", "size", "time s", "MiB/s", "idle RSS MiB", "peak RSS MiB", "VmHWM MiB", "answered 200", "bytes at upstream"],
+    [[String(m.pushes), `${m.bytes_each / 1048576} MiB`, String(m.duration_s), String(m.throughput_mib_s), String(m.idle_rss_mib), String(m.peak_rss_mib), num(m.hwm_mib), `${m.answered_200}/${m.pushes}`, `${m.sink_bytes} of ${m.expected_bytes}${m.all_bytes_arrived ? " (all)" : " (MISSING)"}`]],
+  );
+}
+
+export function goals(r: Results): Goal[] {
+  const out: Goal[] = [];
+  const sinkRows = ok(r.sink) ? r.sink.rows : [];
+  const find = (prefix: string, workers?: number) => sinkRows.find((x) => x.front.startsWith(prefix) && (workers === undefined || x.workers === workers));
+  const troubled = (x: Row) => ((x.errors ?? 0) + (x.non_2xx ?? 0) > 0 ? ` (but ${x.errors} errors, ${x.non_2xx} non-2xx)` : "");
+  const verdict = (pass: boolean, x: Row[]) => (pass && x.every((y) => !troubled(y)) ? "PASS" : "FAIL");
+  const workers = Number(r.meta.workers);
+
+  const nginx1 = find("nginx 1 worker");
+  for (const engine of ["undici", "http-proxy"]) {
+    const d = find(`dyshard --engine ${engine}`);
+    const what = `CPU per request, one dyshard process (--engine ${engine}) vs nginx 1 worker`;
+    if (!ok(r.sink)) out.push({ status: "SKIP", line: `${what}: sink scenario not run` });
+    else if (!d || d.skipped || d.cpu_us_per_request == null) out.push({ status: "SKIP", line: `${what}: ${d?.skipped ?? "no figure"}` });
+    else if (!nginx1 || nginx1.skipped || !nginx1.cpu_us_per_request) out.push({ status: "SKIP", line: `${what}: ${d.cpu_us_per_request} µs vs ${DASH} (${nginx1?.skipped ?? "no nginx row"})` });
+    else {
+      const x = d.cpu_us_per_request / nginx1.cpu_us_per_request;
+      const status = verdict(x <= 2, [d, nginx1]);
+      out.push({ status, line: `${what}: ${d.cpu_us_per_request} µs vs ${nginx1.cpu_us_per_request} µs = ${x.toFixed(2)}x (goal ≤ 2x)${troubled(d)}${troubled(nginx1)}: ${status}` });
+    }
+  }
+
+  const dw = find("dyshard --workers");
+  const nw = find("nginx ", workers);
+  const whatW = `Requests/s, dyshard --workers ${workers} vs nginx ${workers} workers`;
+  if (!ok(r.sink)) out.push({ status: "SKIP", line: `${whatW}: sink scenario not run` });
+  else if (!dw || dw.skipped || !dw.requests_per_second) out.push({ status: "SKIP", line: `${whatW}: ${dw?.skipped ?? "no figure"}` });
+  else if (!nw || nw.skipped || !nw.requests_per_second) out.push({ status: "SKIP", line: `${whatW}: ${num(dw.requests_per_second)} vs ${DASH} (${nw?.skipped ?? "no nginx row"})` });
+  else {
+    const x = dw.requests_per_second / nw.requests_per_second;
+    const status = verdict(x >= 1, [dw, nw]);
+    out.push({ status, line: `${whatW}: ${num(dw.requests_per_second)} vs ${num(nw.requests_per_second)} = ${x.toFixed(2)}x (goal ≥ 1x)${troubled(dw)}${troubled(nw)}: ${status}` });
+  }
+
+  const whatM = "Route decision (parse + hash + jump) per push, micro-benchmark";
+  if (!ok(r.micro)) out.push({ status: "SKIP", line: `${whatM}: ${r.micro ? r.micro.error : "micro scenario not run"}` });
+  else {
+    const status = r.micro.full_ns <= 1000 ? "PASS" : "FAIL";
+    out.push({ status, line: `${whatM}: ${r.micro.full_ns} ns (parse ${r.micro.parse_ns} ns, hash + jump ${r.micro.hash_jump_ns} ns) (goal ≤ 1000 ns): ${status}` });
+  }
+
+  const whatR = "Memory, concurrent streamed pushes through one dyshard";
+  if (!ok(r.memory)) out.push({ status: "SKIP", line: `${whatR}: ${r.memory ? r.memory.error : "memory scenario not run"}` });
+  else {
+    const m = r.memory;
+    const status = m.pass ? "PASS" : "FAIL";
+    out.push({
+      status,
+      line: `${whatR} (${m.pushes} x ${m.bytes_each / 1048576} MiB): peak RSS ${m.peak_rss_mib} MiB, VmHWM ${num(m.hwm_mib)} MiB (goal < ${m.rss_limit_mib} MiB); ${m.answered_200}/${m.pushes} answered 200, upstream got ${m.sink_bytes} of ${m.expected_bytes} bytes${m.all_bytes_arrived ? "" : " (NOT every byte)"}: ${status}`,
+    });
+  }
+  for (const g of out) if (g.status === "SKIP") g.line += ": SKIP";
+  return out;
+}
+
+/** The whole report as Markdown (also what is printed at the end). */
+export function markdown(r: Results): string {
+  const m = r.meta;
+  const parts = [
+    `# dyshard benchmark, ${m.date}`,
+    "",
+    `Node ${m.node}, ${m.cpus} CPUs, ${m.nginx ?? "nginx absent"}. Load: autocannon, ${m.connections} connections, ${m.warmup_s} s warm-up then ${m.duration_s} s, ${m.body_bytes}-byte PUT bodies (40 gauge lines of exposition text) over ${m.groups} groups. CPU µs/req: utime+stime of all the front's processes (/proc, CLK_TCK ${m.clk_tck}) over the timed run / requests. Load generator, front and upstreams share the machine.`,
+  ];
+  for (const key of ["sink", "pushgateway"] as const) {
+    const s = r[key];
+    if (!s) continue;
+    parts.push("", `## Scenario "${key}"`, "");
+    if ("error" in s) parts.push(`failed: ${s.error}`);
+    else {
+      parts.push(`Upstreams: ${s.upstream}.`, "", frontTable(s));
+      for (const n of s.notes) parts.push("", `Note: ${n}`);
+    }
+  }
+  if (r.micro) parts.push("", `## Scenario "micro"`, "", "error" in r.micro ? `failed: ${r.micro.error}` : `${r.micro.paths} realistic push paths, best of ${r.micro.repeats} runs of ${r.micro.n} decisions.\n\n${microTable(r.micro)}`);
+  if (r.memory) parts.push("", `## Scenario "memory"`, "", "error" in r.memory ? `failed: ${r.memory.error}` : `dyshard --engine undici --max-body 64MiB in front of a byte-counting sink; RSS of dyshard sampled every 100 ms.\n\n${memoryTable(r.memory)}${r.memory.failures.length ? `\n\n${r.memory.failure_count} failed pushes, first: ${r.memory.failures.join("; ")}` : ""}`);
+  if (r.goals?.length) parts.push("", "## Goals", "", ...r.goals.map((g) => `- ${g.line}`));
+  return parts.join("\n") + "\n";
+}
+
+export function write(r: Results): string {
+  const dir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const stamp = String(r.meta.date).replace(/[:.]/g, "-");
+  const json = JSON.stringify(r, null, 2) + "\n";
+  const md = markdown(r);
+  for (const name of ["latest", stamp]) {
+    writeFileSync(`${dir}${name}.json`, json);
+    writeFileSync(`${dir}${name}.md`, md);
+  }
+  return dir;
+}
