@@ -51,6 +51,8 @@ describe("Consul mode", () => {
     const twin = await spawnDyshard(["--discovery", "consul", "--consul-address", consul.url, "--consul-register", "--consul-check-interval", "1s", "--consul-check-timeout", "500ms", "--consul-advertise", "127.0.0.1:1", ...pgs.flatMap((p) => ["--upstream", p.url])]);
     try {
       // The twin registers only itself (its own advertise address); the Pushgateways are untouched.
+      await waitFor("the twin's own registration", async () => consul.services().some((s) => s.ID === "dyshard-127.0.0.1-1"));
+      await new Promise((r) => setTimeout(r, 300)); // room for any further (unwanted) registration
       assert.equal(consul.requestCount("PUT", "/v1/agent/service/register") - registersBefore, 1);
       assert.equal(consul.services().filter((s) => s.Service === "pushgateway").length, 3);
       assert.ok(consul.services().every((s) => s.Service !== "pushgateway" || s.Checks[0]!.Status === "passing"));
