@@ -3,7 +3,7 @@
 // are idempotent: PUT and POST replace, DELETE deletes), so a dying instance costs the client nothing.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import type { Cluster } from "../membership/cluster.js";
+import type { Cluster, Member } from "../membership/cluster.js";
 import { errorText } from "../membership/health-checker.js";
 import type { Metrics } from "../metrics.js";
 import { BodyTooLargeError, HoldBudget, readPushBody, type PushBody } from "./body.js";
@@ -44,20 +44,21 @@ export class Forwarder {
   /** Forwards the push; resolves to the upstream that answered ("none" when dyshard answered) and the status. */
   async forward(req: IncomingMessage, res: ServerResponse, key: string): Promise<{ upstream: string; status: number }> {
     const { gate, afterPush } = this.hooks;
-    if (!gate) return this.attempt(req, res, key);
-    const wait = gate.enter(key);
+    const wait = gate?.enter(key);
     if (wait) await wait;
     try {
       const outcome = await this.attempt(req, res, key);
       if (afterPush && outcome.status >= 200 && outcome.status < 300) afterPush(key, req.method as string, req.url as string);
       return outcome;
     } finally {
-      gate.leave(key);
+      gate?.leave(key);
     }
   }
 
   private async attempt(req: IncomingMessage, res: ServerResponse, key: string): Promise<{ upstream: string; status: number }> {
-    if (this.cluster.owner(key) === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));
+    const ring = this.cluster.ring;
+    const owner = this.cluster.owner(key); // before reading the body: with no owner, answer at once
+    if (owner === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));
     let body;
     try {
       body = await readPushBody(req, this.opts.retryBodyBytes, this.opts.maxBodyBytes, this.budget);
@@ -66,16 +67,18 @@ export class Forwarder {
       throw err;
     }
     try {
-      return await this.send(req, res, key, body);
+      // Reading a large body takes a while: ask the ring again only if it changed meanwhile.
+      return await this.send(req, res, key, body, this.cluster.ring === ring ? owner : this.cluster.owner(key));
     } finally {
       body.release();
     }
   }
 
-  private async send(req: IncomingMessage, res: ServerResponse, key: string, body: PushBody): Promise<{ upstream: string; status: number }> {
+  private async send(req: IncomingMessage, res: ServerResponse, key: string, body: PushBody, first: Member | undefined): Promise<{ upstream: string; status: number }> {
     const headers = forwardableRawHeaders(req.rawHeaders);
     for (let attempt = 0; ; attempt++) {
-      const owner = this.cluster.owner(key);
+      // The first owner was found before the body was read; a retry asks the ring again.
+      const owner = attempt === 0 ? first : this.cluster.owner(key);
       if (owner === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));
       const result = await this.engine.forward(owner.url, { method: req.method as string, target: req.url as string, headers, body: body.held ? body.bytes : body.stream }, res);
       if (result.relayed) return { upstream: owner.url, status: result.status };
