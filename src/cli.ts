@@ -10,12 +10,10 @@ import { route } from "./router/route.js";
 import cluster from "node:cluster";
 import { startApp } from "./server/app.js";
 import { startPrimary, startWorker } from "./server/workers.js";
-import { hostname } from "node:os";
 import { Registry } from "prom-client";
 import { createConsulClient } from "./discovery/consul-client.js";
-import { ConsulLock } from "./discovery/consul-lock.js";
 import { discoverOnce } from "./discovery/discover-once.js";
-import { Handover } from "./handover/handover.js";
+import { handoverFromConfig } from "./handover/from-config.js";
 import { createLogger } from "./log.js";
 
 const program = new Command("dyshard")
@@ -106,8 +104,7 @@ settingsOptions(program.command("rebalance").description("hand stale groups over
       const members = await discoverOnce(config, consul).catch((err: Error) => fail(`cannot read the membership: ${err.message}`));
       if (members.length === 0) fail("no upstreams: give --upstream URLs, a config file, or --discovery consul");
       const cluster = new Cluster(members, await loadHash64());
-      const lock = consul ? new ConsulLock(consul, { key: config.handover.lockKey || `dyshard/handover/${config.discovery.consul.service}`, ttlMs: config.handover.lockTtlMs, name: `dyshard rebalance (cli) ${hostname()}:${process.pid}` }, createLogger("warn", process.stderr)) : undefined;
-      const handover = new Handover(cluster, new Registry(), createLogger("warn", process.stderr), { ...config.handover, intervalMs: 0, timeoutMs: config.limits.upstreamTimeoutMs, recentMs: 0, shardBy: config.shardBy }, undefined, lock);
+      const handover = handoverFromConfig(config, cluster, new Registry(), createLogger("warn", process.stderr), { consul, who: "dyshard rebalance (cli)", once: true });
       const report = await handover.run({ dryRun: Boolean(opts.dryRun) });
       await handover.stop();
       process.stdout.write(JSON.stringify(report, null, 2) + "\n");

@@ -78,7 +78,7 @@ export class Handover {
       lastRun: new Gauge({ name: "dyshard_handover_last_run_timestamp_seconds", help: "Unix time the last handover run ended.", registers }),
       lastDuration: new Gauge({ name: "dyshard_handover_last_run_duration_seconds", help: "Duration of the last handover run.", registers }),
     };
-    this.recent = new RecentOwners(cluster, this.client, opts.recentMs, log, () => this.m.deleted.inc({ via: "push" }));
+    this.recent = new RecentOwners(cluster, this.client, opts.recentMs, log, () => this.countPushDelete());
   }
 
   start(): void {
@@ -120,6 +120,11 @@ export class Handover {
     });
     this.running = run;
     return run;
+  }
+
+  /** A stale copy deleted right after a push (here, or by a worker with --workers). */
+  countPushDelete(): void {
+    this.m.deleted.inc({ via: "push" });
   }
 
   /** After a push (PUT or DELETE) to its owner succeeded: delete the group at owners it recently had. */

@@ -2,6 +2,7 @@
 // slow answer does not move groups around. Passive detection (a refused or reset connection seen
 // by the forwarder) marks a member down at once; bringing it back is left to these checks.
 import { request } from "undici";
+import { errorText } from "../errors.js";
 import type { Cluster, Member } from "./cluster.js";
 
 export interface HealthCheckOptions {
@@ -64,9 +65,4 @@ async function probe(url: string, timeoutMs: number): Promise<{ ok: boolean; det
   } catch (err) {
     return { ok: false, detail: errorText(err) };
   }
-}
-
-export function errorText(err: unknown): string {
-  const e = err as { code?: string; message?: string; cause?: { code?: string } };
-  return e.cause?.code ?? e.code ?? e.message ?? String(err);
 }

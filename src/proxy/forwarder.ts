@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Cluster, Member } from "../membership/cluster.js";
-import { errorText } from "../membership/health-checker.js";
+import { errorText } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import { BodyTooLargeError, HoldBudget, readPushBody, type PushBody } from "./body.js";
 import { TIMEOUT_CODE, isConnectionFailure, type Engine } from "./engine.js";

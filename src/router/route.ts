@@ -1,6 +1,6 @@
 // The route decision for one request: which group it pushes, and its routing key, or the answer
 // the Pushgateway would give without storing anything. Pure: no I/O, no clock.
-import { commonRoutingKey, groupOf, parseCommon, parsePushPath, routingKey, type CommonPush, type GroupingKey, type ShardBy } from "../pushgateway/grouping-key.js";
+import { commonRoutingKey, groupOf, parseCommon, parseExactly, routingKey, type CommonPush, type GroupingKey, type ShardBy } from "../pushgateway/grouping-key.js";
 
 export type Route =
   | { kind: "push"; group: GroupingKey; key: string }
@@ -13,7 +13,8 @@ const ALLOW = "DELETE, OPTIONS, POST, PUT";
 export function route(method: string, target: string, shardBy: ShardBy): Route {
   const common = PUSH_METHODS.has(method) ? parseCommon(target) : undefined;
   if (common) return new CommonRoute(common, shardBy);
-  const parsed = parsePushPath(target);
+  const parsed = parseExactly(target); // the fast lane declined (or this is no push): parse exactly, once
+
   if (parsed.kind === "other") return parsed;
   if (!PUSH_METHODS.has(method) && !(parsed.kind === "reject" && parsed.early)) {
     // A path no push route matches as spelled (wrong case, empty job): httprouter only redirects

@@ -2,16 +2,15 @@
 // one listener. The control plane (membership, health, discovery, handover) and the data plane
 // (listener, forwarder) are built apart, so that with --workers the primary runs the first and
 // every worker the second (src/server/workers.ts).
-import { hostname } from "node:os";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Registry } from "prom-client";
 import type { Config } from "../config/schema.js";
 import { createConsulClient } from "../discovery/consul-client.js";
-import { ConsulLock } from "../discovery/consul-lock.js";
 import { startDiscovery, type Discovery } from "../discovery/discovery.js";
 import { GroupGate, type MoveGate } from "../handover/gate.js";
-import { Handover, type RunReport } from "../handover/handover.js";
+import { handoverFromConfig } from "../handover/from-config.js";
+import type { Handover, RunReport } from "../handover/handover.js";
 import { createLogger, type Logger } from "../log.js";
 import { Cluster } from "../membership/cluster.js";
 import { HealthChecker } from "../membership/health-checker.js";
@@ -50,8 +49,7 @@ export async function newCluster(config: Config): Promise<Cluster> {
 export async function startControl(config: Config, cluster: Cluster, registry: Registry, log: Logger, boundPort: number, gate: MoveGate) {
   const checker = new HealthChecker(cluster, config.health);
   const consul = config.discovery.type === "consul" ? await createConsulClient(config.discovery.consul) : undefined;
-  const lock = consul ? new ConsulLock(consul, { key: config.handover.lockKey || `dyshard/handover/${config.discovery.consul.service}`, ttlMs: config.handover.lockTtlMs, name: `dyshard handover ${hostname()}:${process.pid}` }, log) : undefined;
-  const handover = new Handover(cluster, registry, log, handoverOptions(config), gate, lock);
+  const handover = handoverFromConfig(config, cluster, registry, log, { consul, gate, who: "dyshard handover" });
   cluster.on("change", ({ member, healthy, reason }) => {
     log.warn({ upstream: member.url, slot: member.slot, healthy, reason, healthy_members: cluster.healthyCount() }, healthy ? "upstream up" : "upstream down");
   });
@@ -67,10 +65,6 @@ export async function startControl(config: Config, cluster: Cluster, registry: R
       consul?.destroy();
     },
   };
-}
-
-export function handoverOptions(config: Config) {
-  return { ...config.handover, intervalMs: config.handover.rebalanceIntervalMs, timeoutMs: config.limits.upstreamTimeoutMs, recentMs: config.handover.recentWindowMs, shardBy: config.shardBy };
 }
 
 export interface DataPlaneHandlers {

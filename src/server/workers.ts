@@ -34,7 +34,8 @@ type ToPrimary =
   | { t: "down"; slot: number; url: string; reason: string }
   | { t: "gate-closed"; id: number }
   | { t: "rebalance"; id: number; dryRun: boolean }
-  | { t: "metrics"; id: number };
+  | { t: "metrics"; id: number }
+  | { t: "deleted" };
 
 export async function startPrimary(config: Config, workers: number, log: Logger): Promise<{ stop(): Promise<void> }> {
   checkUpstreams(config);
@@ -72,6 +73,7 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
   const fork = () => cluster.fork({ DYSHARD_WORKER: "1" });
   cluster.on("message", (w: Worker, msg: ToPrimary) => {
     if (msg.t === "hello") send(w, { t: "members", members: states() });
+    else if (msg.t === "deleted") control.handover.countPushDelete();
     else if (msg.t === "down") {
       if (members.members[msg.slot]?.url === msg.url) members.setHealth(msg.slot, false, msg.reason);
     } else if (msg.t === "gate-closed") {
@@ -164,7 +166,7 @@ export async function startWorker(config: Config, log: Logger): Promise<{ stop()
   await ready;
 
   const client = new PushgatewayClient({ timeoutMs: config.limits.upstreamTimeoutMs, maxInventoryBytes: config.handover.maxInventoryBytes });
-  const recent = new RecentOwners(members, client, config.handover.recentWindowMs, log, () => {});
+  const recent = new RecentOwners(members, client, config.handover.recentWindowMs, log, () => process.send?.({ t: "deleted" } satisfies ToPrimary));
   const data = await startDataPlane(config, members, metrics, log, { gate, afterPush: (k, m, t) => recent.afterPush(k, m, t) }, {
     rebalance: (dryRun) => ask<RunReport>({ t: "rebalance", dryRun }),
     metrics: async () => ({ contentType: metrics.registry.contentType, text: await ask<string>({ t: "metrics" }) }),
