@@ -37,11 +37,16 @@ export async function frontScenario(scenario: "sink" | "pushgateway", workers: n
     { name: "nginx 1 worker", workers: 1, start: () => startNginx(upstreams, 1) },
     ...(workers > 1 ? [{ name: `nginx ${workers} workers`, workers, start: () => startNginx(upstreams, workers) }] : []),
     { name: "dyshard --engine undici", workers: 1, start: () => startDyshard(upstreams, { engine: "undici" }) },
+    { name: "dyshard --engine native", workers: 1, start: () => startDyshard(upstreams, { engine: "native" }) },
     { name: "dyshard --engine http-proxy", workers: 1, start: () => startDyshard(upstreams, { engine: "http-proxy" }) },
     { name: `dyshard --workers ${workers} (undici)`, workers, start: () => startDyshard(upstreams, { engine: "undici", workers }) },
+    { name: `dyshard --workers ${workers} (native)`, workers, start: () => startDyshard(upstreams, { engine: "native", workers }) },
   ];
+  // BENCH_FRONTS=nginx,native: only the rows whose name holds one of these (a quick comparison).
+  const only = (process.env.BENCH_FRONTS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const chosen = only.length === 0 ? fronts : fronts.filter((f) => only.some((o) => f.name.includes(o)));
   try {
-    for (const f of fronts) {
+    for (const f of chosen) {
       let front: FrontOrSkip;
       try {
         front = await f.start();

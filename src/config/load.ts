@@ -18,7 +18,7 @@ export const SETTINGS: Setting[] = [
   { path: "listen", flag: "--listen <host:port>", env: "DYSHARD_LISTEN", description: "address to listen on (default 0.0.0.0:9091, the Pushgateway's port)" },
   { path: "upstreams", flag: "--upstream <url>", env: "DYSHARD_UPSTREAMS", description: "a Pushgateway URL, may carry a path prefix (repeatable)", list: true },
   { path: "mode", flag: "--mode <proxy|redirect>", env: "DYSHARD_MODE", description: "proxy pushes (default) or answer 307 to the owner" },
-  { path: "engine", flag: "--engine <undici|http-proxy>", env: "DYSHARD_ENGINE", description: "forwarding engine in proxy mode (default undici)" },
+  { path: "engine", flag: "--engine <undici|native|http-proxy>", env: "DYSHARD_ENGINE", description: "forwarding engine in proxy mode (default undici)" },
   { path: "shard_by", flag: "--shard-by <group|job>", env: "DYSHARD_SHARD_BY", description: "route each group on its own (default) or all groups of a job together" },
   { path: "health.interval", flag: "--health-interval <duration>", env: "DYSHARD_HEALTH_INTERVAL", description: "active health check interval (default 2s)" },
   { path: "health.timeout", flag: "--health-timeout <duration>", env: "DYSHARD_HEALTH_TIMEOUT", description: "active health check timeout (default 1s)" },

@@ -94,7 +94,7 @@ export const fileSchema = z
   .object({
     listen: listen.default("0.0.0.0:9091"),
     mode: z.enum(["proxy", "redirect"]).default("proxy"),
-    engine: z.enum(["undici", "http-proxy"]).default("undici"),
+    engine: z.enum(["undici", "native", "http-proxy"]).default("undici"),
     shard_by: z.enum(["group", "job"]).default("group"),
     upstreams: z.array(upstream).default([]),
     health: z
@@ -144,7 +144,7 @@ export interface UpstreamConfig {
 export interface Config {
   listen: { host: string; port: number };
   mode: "proxy" | "redirect";
-  engine: "undici" | "http-proxy";
+  engine: "undici" | "native" | "http-proxy";
   shardBy: "group" | "job";
   upstreams: UpstreamConfig[];
   health: { intervalMs: number; timeoutMs: number; rise: number; fall: number };

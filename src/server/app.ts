@@ -17,7 +17,6 @@ import { HealthChecker } from "../membership/health-checker.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import type { Engine } from "../proxy/engine.js";
 import { Forwarder, type PushHooks } from "../proxy/forwarder.js";
-import { UndiciEngine } from "../proxy/undici-engine.js";
 import { loadHash64 } from "../ring/hash.js";
 import { createListener } from "./listener.js";
 
@@ -74,8 +73,7 @@ export interface DataPlaneHandlers {
 
 /** The data plane: engine, forwarder and listener, on a membership kept up to date by someone else. */
 export async function startDataPlane(config: Config, cluster: Cluster, metrics: Metrics, log: Logger, hooks: PushHooks, handlers: DataPlaneHandlers) {
-  // http-proxy is loaded only when chosen: a dyshard carries one engine in memory.
-  const engine: Engine = config.engine === "http-proxy" ? new (await import("../proxy/http-proxy-engine.js")).HttpProxyEngine(config.limits.upstreamTimeoutMs) : new UndiciEngine(config.limits.upstreamTimeoutMs);
+  const engine = await createEngine(config.engine, config.limits.upstreamTimeoutMs);
   const forwarder = new Forwarder(cluster, engine, metrics, log, config.limits, hooks);
   const server = createListener({ config, cluster, metrics, forwarder, handlers, log });
   await new Promise<void>((resolve, reject) => {
@@ -125,4 +123,16 @@ export async function startApp(config: Config, log: Logger = createLogger(config
       log.info("dyshard stopped");
     })());
   return { config, cluster, metrics, server: data.server, log, url: data.url, handover: control.handover, stop };
+}
+
+/** Engines are loaded only when chosen: a dyshard carries one in memory. */
+async function createEngine(name: Config["engine"], timeoutMs: number): Promise<Engine> {
+  switch (name) {
+    case "undici":
+      return new (await import("../proxy/undici-engine.js")).UndiciEngine(timeoutMs);
+    case "native":
+      return new (await import("../proxy/native-engine.js")).NativeEngine(timeoutMs);
+    case "http-proxy":
+      return new (await import("../proxy/http-proxy-engine.js")).HttpProxyEngine(timeoutMs);
+  }
 }

@@ -31,7 +31,7 @@ function raw(base: string, opts: { method: string; path: string; headers?: http.
   });
 }
 
-for (const engine of ["undici", "http-proxy"]) {
+for (const engine of ["undici", "native", "http-proxy"]) {
   describe(`proxy engine ${engine}`, () => {
     let pg: Pushgateway;
     let prefixed: Pushgateway;
