@@ -21,7 +21,9 @@ export function dataMetrics(cluster: Cluster, registry = new Registry()) {
   const registers = [registry];
   // Counted in a plain map on the push path and handed to prom-client only when scraped: a
   // prom-client child still hashes its label set on every inc(), which cost microseconds per push.
-  const counts = new Map<string, { method: string; code: string; upstream: string; n: number }>();
+  // Keyed by upstream first: its URL is the member's own string, whose hash V8 has cached, where
+  // a key built per push would be hashed anew every time.
+  const counts = new Map<string, Map<string, { method: string; code: string; upstream: string; n: number }>>();
   new Counter({
     name: "dyshard_requests_total",
     help: "Push requests answered, by method, status code and the upstream that answered (none when dyshard answered itself).",
@@ -29,7 +31,7 @@ export function dataMetrics(cluster: Cluster, registry = new Registry()) {
     registers,
     collect() {
       this.reset();
-      for (const c of counts.values()) this.inc({ method: c.method, code: c.code, upstream: c.upstream }, c.n);
+      for (const byUpstream of counts.values()) for (const c of byUpstream.values()) this.inc({ method: c.method, code: c.code, upstream: c.upstream }, c.n);
     },
   });
   const duration = new Histogram({
@@ -67,14 +69,21 @@ export function dataMetrics(cluster: Cluster, registry = new Registry()) {
 
   /** Counts one answered push and its duration. */
   const observe = (method: string, code: number, upstream: string, seconds: number) => {
-    const k = `${method} ${code} ${upstream}`;
-    const c = counts.get(k);
+    let byUpstream = counts.get(upstream);
+    if (byUpstream === undefined) counts.set(upstream, (byUpstream = new Map()));
+    const k = STATUS_METHOD[code]?.[method] ?? `${code} ${method}`;
+    const c = byUpstream.get(k);
     if (c) c.n++;
-    else counts.set(k, { method, code: String(code), upstream, n: 1 });
+    else byUpstream.set(k, { method, code: String(code), upstream, n: 1 });
     duration.observe(seconds);
   };
   return { registry, retries, observe };
 }
+
+/** Interned "status method" keys for the usual answers. */
+const STATUS_METHOD: Record<number, Record<string, string>> = Object.fromEntries(
+  [200, 202, 400, 404, 405, 413, 500, 502, 503, 504].map((code) => [code, Object.fromEntries(["PUT", "POST", "DELETE"].map((m) => [m, `${code} ${m}`]))]),
+);
 
 /** Health changes and ring rebuilds (counted where health is decided). */
 export function controlMetrics(cluster: Cluster, registry: Registry) {

@@ -33,24 +33,28 @@ export class HoldBudget {
 
 const nothing = () => {};
 
+export function clientGone(): Error {
+  return Object.assign(new Error("the client closed the connection while sending the body"), { code: "ECONNABORTED" });
+}
+
 /** A byte stream, not Readable.from's default object mode, which queues 16 chunks (1 MiB) per push. */
 function stream(chunks: AsyncGenerator<Buffer>): Readable {
   return Readable.from(chunks, { objectMode: false, highWaterMark: 16 * 1024 });
 }
 
-export async function readPushBody(req: IncomingMessage, holdLimit: number, maxBytes: number, budget: HoldBudget): Promise<PushBody> {
+export function readPushBody(req: IncomingMessage, holdLimit: number, maxBytes: number, budget: HoldBudget): Promise<PushBody> {
   const declared = Number(req.headers["content-length"]);
-  if (declared > maxBytes) throw new BodyTooLargeError(maxBytes);
+  if (declared > maxBytes) return Promise.reject(new BodyTooLargeError(maxBytes));
   // A declared length is enforced by the HTTP parser itself: the request is its own body stream,
   // with no extra buffering layer (this is what keeps many concurrent large pushes small).
-  if (declared > holdLimit) return { held: false, stream: req, release: nothing };
-  if (declared >= 0 && budget.take(declared)) {
-    // Known small body: collect it with plain events (the common case, kept cheap).
-    const bytes = await collect(req, declared);
-    return { held: true, bytes, release: () => budget.give(declared) };
-  }
+  if (declared > holdLimit) return Promise.resolve({ held: false, stream: req, release: nothing });
+  // Known small body: collect it with plain events (the common case, kept cheap).
+  if (declared >= 0 && budget.take(declared)) return collect(req, declared, () => budget.give(declared));
+  return readUnknown(req, holdLimit, maxBytes, budget);
+}
 
-  // Unknown length (chunked), or the budget is spent: hold while it fits, else stream the rest.
+/** Unknown length (chunked), or the budget is spent: hold while it fits, else stream the rest. */
+async function readUnknown(req: IncomingMessage, holdLimit: number, maxBytes: number, budget: HoldBudget): Promise<PushBody> {
   const it = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const chunks: Buffer[] = [];
   let size = 0;
@@ -72,7 +76,7 @@ export async function readPushBody(req: IncomingMessage, holdLimit: number, maxB
   }
 }
 
-function collect(req: IncomingMessage, length: number): Promise<Buffer> {
+function collect(req: IncomingMessage, length: number, release: () => void): Promise<PushBody> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -80,8 +84,21 @@ function collect(req: IncomingMessage, length: number): Promise<Buffer> {
       chunks.push(c);
       size += c.length;
     });
-    req.once("end", () => resolve(chunks.length === 1 && size === length ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
-    req.once("error", reject);
+    let settled = false;
+    req.once("end", () => {
+      settled = true;
+      resolve({ held: true, bytes: chunks.length === 1 && size === length ? (chunks[0] as Buffer) : Buffer.concat(chunks, size), release });
+    });
+    // A client that goes away mid-body: its request closes without an "end" (and maybe an "error").
+    // ("close" also follows every "end": the error, whose stack costs microseconds, is made only if needed.)
+    const fail = (err: () => Error) => {
+      if (settled) return;
+      settled = true;
+      release();
+      reject(err());
+    };
+    req.once("error", (err) => fail(() => err));
+    req.once("close", () => fail(clientGone));
   });
 }
 

@@ -19,6 +19,12 @@ export interface PushHooks {
   afterPush?(key: string, method: string, target: string): void;
 }
 
+/** How a push ended: the upstream that answered ("none" when dyshard did) and the status. */
+export interface Outcome {
+  upstream: string;
+  status: number;
+}
+
 export interface ForwarderOptions {
   retryBodyBytes: number;
   maxBodyBytes: number;
@@ -42,39 +48,36 @@ export class Forwarder {
   ) {}
 
   /** Forwards the push; resolves to the upstream that answered ("none" when dyshard answered) and the status. */
-  async forward(req: IncomingMessage, res: ServerResponse, key: string): Promise<{ upstream: string; status: number }> {
+  async forward(req: IncomingMessage, res: ServerResponse, key: string): Promise<Outcome> {
+    // One async frame for the whole push (each await costs a tick): gate, owner, body, send.
     const { gate, afterPush } = this.hooks;
-    const wait = gate?.enter(key);
-    if (wait) await wait;
+    if (gate) {
+      const wait = gate.enter(key);
+      if (wait) await wait;
+    }
+    let body: PushBody | undefined;
     try {
-      const outcome = await this.attempt(req, res, key);
+      const ring = this.cluster.ring;
+      const owner = this.cluster.owner(key); // before reading the body: with no owner, answer at once
+      if (owner === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));
+      try {
+        body = await readPushBody(req, this.opts.retryBodyBytes, this.opts.maxBodyBytes, this.budget);
+      } catch (err) {
+        if (err instanceof BodyTooLargeError) return answer(res, 413, err.message, true);
+        if (res.destroyed || (err as { code?: string }).code === "ECONNABORTED") return { upstream: "none", status: 499 }; // the client went away
+        throw err;
+      }
+      // Reading a large body takes a while: ask the ring again only if it changed meanwhile.
+      const outcome = await this.send(req, res, key, body, this.cluster.ring === ring ? owner : this.cluster.owner(key));
       if (afterPush && outcome.status >= 200 && outcome.status < 300) afterPush(key, req.method as string, req.url as string);
       return outcome;
     } finally {
+      body?.release();
       gate?.leave(key);
     }
   }
 
-  private async attempt(req: IncomingMessage, res: ServerResponse, key: string): Promise<{ upstream: string; status: number }> {
-    const ring = this.cluster.ring;
-    const owner = this.cluster.owner(key); // before reading the body: with no owner, answer at once
-    if (owner === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));
-    let body;
-    try {
-      body = await readPushBody(req, this.opts.retryBodyBytes, this.opts.maxBodyBytes, this.budget);
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) return answer(res, 413, err.message, true);
-      throw err;
-    }
-    try {
-      // Reading a large body takes a while: ask the ring again only if it changed meanwhile.
-      return await this.send(req, res, key, body, this.cluster.ring === ring ? owner : this.cluster.owner(key));
-    } finally {
-      body.release();
-    }
-  }
-
-  private async send(req: IncomingMessage, res: ServerResponse, key: string, body: PushBody, first: Member | undefined): Promise<{ upstream: string; status: number }> {
+  private async send(req: IncomingMessage, res: ServerResponse, key: string, body: PushBody, first: Member | undefined): Promise<Outcome> {
     const headers = forwardableRawHeaders(req.rawHeaders);
     for (let attempt = 0; ; attempt++) {
       // The first owner was found before the body was read; a retry asks the ring again.
@@ -111,7 +114,7 @@ export function noHealthyUpstream(cluster: Cluster): string {
 }
 
 /** Answers a push with dyshard's own plain-text message. */
-export function answer(res: ServerResponse, status: number, message: string, close = false, upstream = "none"): { upstream: string; status: number } {
+export function answer(res: ServerResponse, status: number, message: string, close = false, upstream = "none"): Outcome {
   if (!res.headersSent) {
     const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8" };
     if (close) headers.connection = "close"; // the rest of an unread body cannot be skipped cheaply

@@ -4,6 +4,7 @@
 // general client: one write per held push, no per-request timer, listeners set once per connection.
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
+import { clientGone } from "./body.js";
 import { TIMEOUT_CODE, type AttemptResult, type Engine, type UpstreamRequest } from "./engine.js";
 import { forwardableRawHeaders } from "./headers.js";
 import { Pool, type Carried, type Connection } from "./http1/pool.js";
@@ -158,7 +159,7 @@ class Exchange implements Carried, ResponseHandler {
     };
     // A client that goes away mid-body ends its request without an "end".
     const onClose = () => {
-      if (!body.readableEnded) onError(Object.assign(new Error("the client closed the connection while sending the body"), { code: "ECONNABORTED" }));
+      if (!body.readableEnded) onError(clientGone());
     };
     body.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
     socket.on("drain", onDrain);

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import type { Cluster } from "../membership/cluster.js";
 import type { Metrics } from "../metrics.js";
-import { answer, noHealthyUpstream, type Forwarder } from "../proxy/forwarder.js";
+import { answer, noHealthyUpstream, type Forwarder, type Outcome } from "../proxy/forwarder.js";
 import { route } from "../router/route.js";
 import type { DataPlaneHandlers } from "./app.js";
 
@@ -27,16 +27,22 @@ export function createListener(deps: ListenerDeps): http.Server {
       keepAliveTimeout: config.limits.clientIdleTimeoutMs,
     },
     (req, res) => {
-      handle(deps, req, res).catch((err: unknown) => {
+      const failed = (err: unknown) => {
         deps.log.error({ err }, "request failed");
         answer(res, 500, "internal error in dyshard");
-      });
+      };
+      try {
+        handle(deps, req, res)?.catch(failed);
+      } catch (err) {
+        failed(err);
+      }
     },
   );
   return server;
 }
 
-async function handle(deps: ListenerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Answers at once, or returns the promise of a push being forwarded or an endpoint being served. */
+function handle(deps: ListenerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> | undefined {
   const { config, cluster, metrics } = deps;
   const method = req.method ?? "GET";
   const target = req.url ?? "/";
@@ -44,22 +50,17 @@ async function handle(deps: ListenerDeps, req: IncomingMessage, res: ServerRespo
   if (r.kind === "other") return ownEndpoint(deps, method, target, res);
 
   const started = performance.now();
-  let outcome: { upstream: string; status: number };
+  const done = (outcome: Outcome) => metrics.observe(method, outcome.status, outcome.upstream, (performance.now() - started) / 1000);
+  if (r.kind === "push" && config.mode === "proxy") return deps.forwarder.forward(req, res, r.key).then(done);
   if (r.kind === "answer") {
     res.writeHead(r.status, r.headers).end(r.body);
-    outcome = { upstream: "none", status: r.status };
-  } else if (config.mode === "redirect") {
-    const owner = cluster.owner(r.key);
-    if (owner === undefined) outcome = answer(res, 503, noHealthyUpstream(cluster));
-    else {
-      // The raw target, untouched: re-encoding a decoded path is how the seed corrupted `%3F` and `#`.
-      res.writeHead(307, { location: owner.url + target, "content-length": "0" }).end();
-      outcome = { upstream: owner.url, status: 307 };
-    }
-  } else {
-    outcome = await deps.forwarder.forward(req, res, r.key);
+    return void done({ upstream: "none", status: r.status });
   }
-  metrics.observe(method, outcome.status, outcome.upstream, (performance.now() - started) / 1000);
+  const owner = cluster.owner(r.key);
+  if (owner === undefined) return void done(answer(res, 503, noHealthyUpstream(cluster)));
+  // Redirect mode. The raw target, untouched: re-encoding a decoded path is how the seed corrupted `%3F` and `#`.
+  res.writeHead(307, { location: owner.url + target, "content-length": "0" }).end();
+  done({ upstream: owner.url, status: 307 });
 }
 
 async function ownEndpoint(deps: ListenerDeps, method: string, target: string, res: ServerResponse): Promise<void> {
