@@ -1,6 +1,6 @@
 // The "memory" scenario: 200 concurrent 20 MiB PUT pushes, streamed (Content-Length set, the body
-// generated chunk by chunk, never held whole by the client), through one dyshard (undici engine,
-// --max-body 64MiB) to a sink that counts the bytes of each push. dyshard's RSS is sampled from
+// generated chunk by chunk, never held whole by the client), through one dyshard (each engine of
+// BENCH_MEMORY_ENGINES in turn, default undici and native; --max-body 64MiB) to a sink that counts the bytes of each push. dyshard's RSS is sampled from
 // /proc every 100 ms; every push must be answered 200 with its full byte count, and the sink's
 // total must be pushes x size.
 import { setMaxListeners } from "node:events";
@@ -16,7 +16,10 @@ const TIMEOUT_S = Number(process.env.BENCH_MEMORY_TIMEOUT ?? 150);
 const RSS_LIMIT_MIB = 150;
 const CHUNK = Buffer.alloc(64 * 1024, "m"); // shared by every push: the client holds no body
 
+export const MEMORY_ENGINES = (process.env.BENCH_MEMORY_ENGINES ?? "undici,native").split(",").map((s) => s.trim()).filter(Boolean);
+
 export interface MemoryResult {
+  engine: string;
   pushes: number;
   bytes_each: number;
   duration_s: number;
@@ -65,13 +68,13 @@ function push(url: string, path: string, bytes: number, agent: http.Agent, signa
 
 const mib = (b: number) => Math.round((b / 1048576) * 10) / 10;
 
-export async function memory(): Promise<MemoryResult> {
+export async function memory(engine: string): Promise<MemoryResult> {
   const bytesEach = MIB_EACH * 1048576;
   const log = (s: string) => process.stdout.write(`[memory] ${s}\n`);
   const sink = await startSink(3, true);
   const stops = [sink.stop];
   try {
-    const front = await startDyshard(sink, { engine: "undici", extra: ["--max-body", "64MiB", "--upstream-timeout", `${TIMEOUT_S}s`] });
+    const front = await startDyshard(sink, { engine, extra: ["--max-body", "64MiB", "--upstream-timeout", `${TIMEOUT_S}s`] });
     if ("skipped" in front) throw new Error(front.skipped);
     stops.unshift(front.stop);
     const pid = front.pid as number;
@@ -83,7 +86,7 @@ export async function memory(): Promise<MemoryResult> {
     const abort = new AbortController();
     setMaxListeners(PUSHES + 10, abort.signal); // one listener per push
     const timer = setTimeout(() => abort.abort(new Error(`timed out after ${TIMEOUT_S}s`)), TIMEOUT_S * 1000);
-    log(`${PUSHES} concurrent ${MIB_EACH} MiB pushes through dyshard (pid ${pid}, idle RSS ${mib(idle)} MiB)`);
+    log(`${PUSHES} concurrent ${MIB_EACH} MiB pushes through dyshard --engine ${engine} (pid ${pid}, idle RSS ${mib(idle)} MiB)`);
     const t0 = Date.now();
     const results = await Promise.allSettled(Array.from({ length: PUSHES }, (_, i) => push(front.url, `/metrics/job/memory/instance/push-${i}`, bytesEach, agent, abort.signal)));
     const duration = (Date.now() - t0) / 1000;
@@ -107,6 +110,7 @@ export async function memory(): Promise<MemoryResult> {
     const expected = PUSHES * bytesEach;
     const allBytes = total.bytes === expected && total.requests === PUSHES && complete === PUSHES;
     const result: MemoryResult = {
+      engine,
       pushes: PUSHES,
       bytes_each: bytesEach,
       duration_s: Math.round(duration * 10) / 10,

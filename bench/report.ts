@@ -11,7 +11,8 @@ export interface Results {
   micro?: MicroResult | { error: string };
   sink?: FrontScenario | { error: string };
   pushgateway?: FrontScenario | { error: string };
-  memory?: MemoryResult | { error: string };
+  /** One run per engine. */
+  memory?: MemoryResult[] | { error: string };
   goals?: Goal[];
 }
 
@@ -46,10 +47,10 @@ function microTable(m: MicroResult): string {
   return table(["step", "ns per push"], [["route decision (parse + hash + jump)", num(m.full_ns)], ["parse alone (route(): grouping key + routing key)", num(m.parse_ns)], ["hash + jump alone (cluster.owner(key))", num(m.hash_jump_ns)]]);
 }
 
-function memoryTable(m: MemoryResult): string {
+function memoryTable(runs: MemoryResult[]): string {
   return table(
-    ["pushes", "size", "time s", "MiB/s", "idle RSS MiB", "peak RSS MiB", "VmHWM MiB", "answered 200", "bytes at upstream"],
-    [[String(m.pushes), `${m.bytes_each / 1048576} MiB`, String(m.duration_s), String(m.throughput_mib_s), String(m.idle_rss_mib), String(m.peak_rss_mib), num(m.hwm_mib), `${m.answered_200}/${m.pushes}`, `${m.sink_bytes} of ${m.expected_bytes}${m.all_bytes_arrived ? " (all)" : " (MISSING)"}`]],
+    ["engine", "pushes", "size", "time s", "MiB/s", "idle RSS MiB", "peak RSS MiB", "VmHWM MiB", "answered 200", "bytes at upstream"],
+    runs.map((m) => [m.engine, String(m.pushes), `${m.bytes_each / 1048576} MiB`, String(m.duration_s), String(m.throughput_mib_s), String(m.idle_rss_mib), String(m.peak_rss_mib), num(m.hwm_mib), `${m.answered_200}/${m.pushes}`, `${m.sink_bytes} of ${m.expected_bytes}${m.all_bytes_arrived ? " (all)" : " (MISSING)"}`]),
   );
 }
 
@@ -62,7 +63,7 @@ export function goals(r: Results): Goal[] {
   const workers = Number(r.meta.workers);
 
   const nginx1 = find("nginx 1 worker");
-  for (const engine of ["undici", "http-proxy"]) {
+  for (const engine of ["undici", "native", "http-proxy"]) {
     const d = find(`dyshard --engine ${engine}`);
     const what = `CPU per request, one dyshard process (--engine ${engine}) vs nginx 1 worker`;
     if (!ok(r.sink)) out.push({ status: "SKIP", line: `${what}: sink scenario not run` });
@@ -75,17 +76,18 @@ export function goals(r: Results): Goal[] {
     }
   }
 
-  const dw = find("dyshard --workers");
   const nw = find("nginx ", workers);
-  const whatW = `Requests/s, dyshard --workers ${workers} vs nginx ${workers} workers`;
-  if (!ok(r.sink)) out.push({ status: "SKIP", line: `${whatW}: sink scenario not run` });
-  else if (!dw || dw.skipped || !dw.requests_per_second) out.push({ status: "SKIP", line: `${whatW}: ${dw?.skipped ?? "no figure"}` });
-  else if (!nw || nw.skipped || !nw.requests_per_second) out.push({ status: "SKIP", line: `${whatW}: ${num(dw.requests_per_second)} vs ${DASH} (${nw?.skipped ?? "no nginx row"})` });
-  else {
-    const x = dw.requests_per_second / nw.requests_per_second;
-    const status = verdict(x >= 1, [dw, nw]);
-    out.push({ status, line: `${whatW}: ${num(dw.requests_per_second)} vs ${num(nw.requests_per_second)} = ${x.toFixed(2)}x (goal ≥ 1x)${troubled(dw)}${troubled(nw)}: ${status}` });
+  for (const dw of sinkRows.filter((x) => x.front.startsWith("dyshard --workers"))) {
+    const whatW = `Requests/s, ${dw.front} vs nginx ${workers} workers`;
+    if (dw.skipped || !dw.requests_per_second) out.push({ status: "SKIP", line: `${whatW}: ${dw.skipped ?? "no figure"}` });
+    else if (!nw || nw.skipped || !nw.requests_per_second) out.push({ status: "SKIP", line: `${whatW}: ${num(dw.requests_per_second)} vs ${DASH} (${nw?.skipped ?? "no nginx row"})` });
+    else {
+      const x = dw.requests_per_second / nw.requests_per_second;
+      const status = verdict(x >= 1, [dw, nw]);
+      out.push({ status, line: `${whatW}: ${num(dw.requests_per_second)} vs ${num(nw.requests_per_second)} = ${x.toFixed(2)}x (goal ≥ 1x)${troubled(dw)}${troubled(nw)}: ${status}` });
+    }
   }
+  if (!ok(r.sink)) out.push({ status: "SKIP", line: `Requests/s, dyshard --workers ${workers} vs nginx ${workers} workers: sink scenario not run` });
 
   const whatM = "Route decision (parse + hash + jump) per push, micro-benchmark";
   if (!ok(r.micro)) out.push({ status: "SKIP", line: `${whatM}: ${r.micro ? r.micro.error : "micro scenario not run"}` });
@@ -96,14 +98,14 @@ export function goals(r: Results): Goal[] {
 
   const whatR = "Memory, concurrent streamed pushes through one dyshard";
   if (!ok(r.memory)) out.push({ status: "SKIP", line: `${whatR}: ${r.memory ? r.memory.error : "memory scenario not run"}` });
-  else {
-    const m = r.memory;
-    const status = m.pass ? "PASS" : "FAIL";
-    out.push({
-      status,
-      line: `${whatR} (${m.pushes} x ${m.bytes_each / 1048576} MiB): peak RSS ${m.peak_rss_mib} MiB, VmHWM ${num(m.hwm_mib)} MiB (goal < ${m.rss_limit_mib} MiB); ${m.answered_200}/${m.pushes} answered 200, upstream got ${m.sink_bytes} of ${m.expected_bytes} bytes${m.all_bytes_arrived ? "" : " (NOT every byte)"}: ${status}`,
-    });
-  }
+  else
+    for (const m of r.memory) {
+      const status = m.pass ? "PASS" : "FAIL";
+      out.push({
+        status,
+        line: `${whatR} (--engine ${m.engine}, ${m.pushes} x ${m.bytes_each / 1048576} MiB): peak RSS ${m.peak_rss_mib} MiB, VmHWM ${num(m.hwm_mib)} MiB (goal < ${m.rss_limit_mib} MiB); ${m.answered_200}/${m.pushes} answered 200, upstream got ${m.sink_bytes} of ${m.expected_bytes} bytes${m.all_bytes_arrived ? "" : " (NOT every byte)"}: ${status}`,
+      });
+    }
   for (const g of out) if (g.status === "SKIP") g.line += ": SKIP";
   return out;
 }
@@ -127,7 +129,14 @@ export function markdown(r: Results): string {
     }
   }
   if (r.micro) parts.push("", `## Scenario "micro"`, "", "error" in r.micro ? `failed: ${r.micro.error}` : `${r.micro.paths} realistic push paths, best of ${r.micro.repeats} runs of ${r.micro.n} decisions.\n\n${microTable(r.micro)}`);
-  if (r.memory) parts.push("", `## Scenario "memory"`, "", "error" in r.memory ? `failed: ${r.memory.error}` : `dyshard --engine undici --max-body 64MiB in front of a byte-counting sink; RSS of dyshard sampled every 100 ms.\n\n${memoryTable(r.memory)}${r.memory.failures.length ? `\n\n${r.memory.failure_count} failed pushes, first: ${r.memory.failures.join("; ")}` : ""}`);
+  if (r.memory) {
+    parts.push("", `## Scenario "memory"`, "");
+    if ("error" in r.memory) parts.push(`failed: ${r.memory.error}`);
+    else {
+      parts.push(`dyshard --max-body 64MiB, each engine in turn, in front of a byte-counting sink; RSS of dyshard sampled every 100 ms.`, "", memoryTable(r.memory));
+      for (const m of r.memory) if (m.failures.length) parts.push("", `--engine ${m.engine}: ${m.failure_count} failed pushes, first: ${m.failures.join("; ")}`);
+    }
+  }
   if (r.goals?.length) parts.push("", "## Goals", "", ...r.goals.map((g) => `- ${g.line}`));
   return parts.join("\n") + "\n";
 }

@@ -15,7 +15,7 @@ import { availableParallelism } from "node:os";
 import { CLK_TCK } from "./cpu.js";
 import { nginxVersion, NGINX_MISSING } from "./fronts.js";
 import { BODY, CONNECTIONS, DURATION, GROUPS, WARMUP } from "./load.js";
-import { memory } from "./memory.js";
+import { MEMORY_ENGINES, memory } from "./memory.js";
 import { micro } from "./micro.js";
 import { killAll } from "./procs.js";
 import { goals, markdown, write, type Results } from "./report.js";
@@ -59,7 +59,10 @@ const errorOf = (err: unknown) => ({ error: err instanceof Error ? err.message :
 for (const s of scenarios) {
   try {
     if (s === "micro") results.micro = await micro();
-    else if (s === "memory") results.memory = await memory();
+    else if (s === "memory") {
+      results.memory = [];
+      for (const engine of MEMORY_ENGINES) results.memory.push(await memory(engine));
+    }
     else results[s] = await frontScenario(s, workers);
   } catch (err) {
     results[s] = errorOf(err);

@@ -236,6 +236,7 @@ class Exchange implements Carried, ResponseHandler {
   }
 }
 
-function closedEarly(cause: Error): Error {
-  return Object.assign(new Error("upstream closed the connection before answering", { cause }), { code: "ECONNRESET" });
+/** The upstream closed the connection cleanly (no socket error) before its answer was complete. */
+function closedEarly(parseError: Error): Error {
+  return Object.assign(new Error(`upstream closed the connection: ${parseError.message}`), { code: "ECONNRESET" });
 }
