@@ -6,6 +6,6 @@ export type Hash64 = (input: string, seed?: bigint) => bigint;
 let loaded: Promise<Hash64> | undefined;
 
 export function loadHash64(): Promise<Hash64> {
-  loaded ??= xxhash().then((api) => (input: string, seed: bigint = 0n) => api.h64(input, seed));
+  loaded ??= xxhash().then((api) => api.h64);
   return loaded;
 }

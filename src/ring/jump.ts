@@ -7,9 +7,8 @@ const M_HI = 0x27bb2ee6; // 2862933555777941757 = 0x27BB2EE687B0B0FD
 const M_LO = 0x87b0b0fd;
 const TWO32 = 4294967296;
 
-/** Jump hash of the key given as its high and low 32 bits (unsigned). */
+/** Jump hash of the key given as its high and low 32 bits (unsigned); `buckets` ≥ 1, unchecked (the push path's). */
 export function jump(hi: number, lo: number, buckets: number): number {
-  if (!(buckets >= 1) || !Number.isInteger(buckets)) throw new RangeError(`jumpHash: buckets must be a positive integer, got ${buckets}`);
   let b = -1;
   let j = 0;
   while (j < buckets) {
@@ -29,6 +28,7 @@ export function jump(hi: number, lo: number, buckets: number): number {
 }
 
 export function jumpHash(key: bigint, buckets: number): number {
+  if (!(buckets >= 1) || !Number.isInteger(buckets)) throw new RangeError(`jumpHash: buckets must be a positive integer, got ${buckets}`);
   const k = BigInt.asUintN(64, key);
   return jump(Number(k >> 32n), Number(k & 0xffffffffn), buckets);
 }

@@ -12,6 +12,12 @@ export type SlotState = "healthy" | "unhealthy" | "tombstone";
 export const MAX_ATTEMPTS = 32;
 const FALLBACK_SEED = 0x9e3779b97f4a7c15n;
 const SEEDS = Array.from({ length: MAX_ATTEMPTS }, (_, i) => BigInt(i));
+// The 64-bit hash is split into the halves jump() takes through a typed array: two BigInt
+// operations per push (shift, mask) cost more than the rest of the jump.
+const HASH = new BigUint64Array(1);
+const HALVES = new Uint32Array(HASH.buffer);
+const LOW = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1; // little-endian: low half first
+const HIGH = 1 - LOW;
 
 export class Ring {
   readonly healthySlots: readonly number[];
@@ -26,11 +32,11 @@ export class Ring {
 
   /** The slot that owns `key`, or undefined when no slot is healthy. */
   owner(key: string): number | undefined {
-    if (this.healthySlots.length === 0) return undefined;
+    if (this.healthySlots.length === 0) return undefined; // also guards jump() against 0 buckets
     const n = this.slots.length;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const h = this.hash(key, SEEDS[attempt]);
-      const slot = jump(Number(h >> 32n), Number(BigInt.asUintN(32, h)), n);
+      HASH[0] = this.hash(key, SEEDS[attempt]);
+      const slot = jump(HALVES[HIGH] as number, HALVES[LOW] as number, n);
       if (this.slots[slot] === "healthy") return slot;
     }
     const h = this.hash(key, FALLBACK_SEED);

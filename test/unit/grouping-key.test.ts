@@ -3,7 +3,7 @@
 // test/integration/parity.test.ts checks the same rules against the real binary.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { parseExactly, parsePushPath, routingKey, type GroupingKey, type ParsedPush } from "../../src/pushgateway/grouping-key.js";
+import { parseCommon, parseExactly, parsePushPath, routingKey, type GroupingKey, type ParsedPush } from "../../src/pushgateway/grouping-key.js";
 import { route, type Route } from "../../src/router/route.js";
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64url"); // unpadded, `-` and `_`
@@ -443,5 +443,17 @@ describe("the common-path fast lane agrees with the exact parser", () => {
       assert.equal(fast.key, routingKey(exact.group), path);
       assert.equal(route("PUT", path, "job").kind === "push" && (route("PUT", path, "job") as { key: string }).key, routingKey(exact.group, "job"));
     }
+  });
+
+  it("leaves every path that path.Clean would change to the exact parser (its answer is a redirect)", () => {
+    const unclean = ["/metrics/job//j", "/metrics/job/j//a/1", "/metrics/job/j/a//1", "/metrics/job/j/a/1//", "/metrics/job/./j", "/metrics/job/j/./a/1", "/metrics/job/j/a/./1", "/metrics/job/j/a/../b/c", "/metrics/job/j/a/..", "/metrics/job/j%2F%2Fa/b", "/metrics/job/j/a/%2E%2E/b/c"];
+    for (const path of unclean) {
+      assert.equal(parseCommon(path), undefined, path);
+      const exact = parseExactly(path);
+      assert.ok(exact.kind === "reject" && exact.status === 301, `${path}: ${JSON.stringify(exact)}`);
+    }
+    // A dot that path.Clean keeps: declined all the same, and the exact parser stores it as spelled.
+    assert.equal(parseCommon("/metrics/job/j/a/.x"), undefined);
+    assert.deepEqual(parseExactly("/metrics/job/j/a/.x"), { kind: "group", group: { job: "j", labels: { a: ".x" } } });
   });
 });
