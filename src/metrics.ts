@@ -1,7 +1,7 @@
 // dyshard's own metrics, for the SREs who run it. One registry per server so tests can run several.
 // Two parts: the data plane's (pushes, per process) and the control plane's (health, ring), so
 // that with --workers each part lives once: pushes in every worker, summed; health in the primary.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 import type { Cluster } from "./membership/cluster.js";
 
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -34,12 +34,8 @@ export function dataMetrics(cluster: Cluster, registry = new Registry()) {
       for (const byUpstream of counts.values()) for (const c of byUpstream.values()) this.inc({ method: c.method, code: c.code, upstream: c.upstream }, c.n);
     },
   });
-  const duration = new Histogram({
-    name: "dyshard_request_duration_seconds",
-    help: "Time from a push's arrival to the end of dyshard's answer.",
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers,
-  });
+  const duration = new PlainHistogram("dyshard_request_duration_seconds", "Time from a push's arrival to the end of dyshard's answer.", [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+  registry.registerMetric(duration as unknown as Metric);
   const retries = new Counter({
     name: "dyshard_upstream_retries_total",
     help: "Pushes sent again to the next healthy slot after their owner refused or dropped the connection.",
@@ -96,4 +92,48 @@ export function controlMetrics(cluster: Cluster, registry: Registry) {
   const ringChanges = new Counter({ name: "dyshard_ring_changes_total", help: "Times the ring was rebuilt after a membership or health change.", registers: [registry] });
   cluster.on("change", ({ member, healthy }) => healthChanges.inc({ upstream: member.url, state: healthy ? "up" : "down" }));
   cluster.on("ring", () => ringChanges.inc());
+}
+
+/**
+ * An unlabelled histogram counted in plain numbers on the push path and read by prom-client when
+ * scraped (its own Histogram validates and hashes labels on every observe). It is what prom-client
+ * asks of a metric: name, help, type, aggregator (summed over --workers) and get().
+ */
+class PlainHistogram {
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+  private readonly counts: number[];
+  private sum = 0;
+  private count = 0;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: number[],
+  ) {
+    this.counts = bounds.map(() => 0);
+  }
+
+  observe(value: number): void {
+    const { bounds } = this;
+    let i = 0;
+    while (i < bounds.length && value > (bounds[i] as number)) i++;
+    if (i < bounds.length) (this.counts[i] as number)++;
+    this.sum += value;
+    this.count++;
+  }
+
+  get() {
+    let cumulative = 0;
+    const bucket = `${this.name}_bucket`;
+    const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = this.bounds.map((le, i) => ({ metricName: bucket, labels: { le }, value: (cumulative += this.counts[i] as number) }));
+    values.push({ metricName: bucket, labels: { le: "+Inf" }, value: this.count }, { metricName: `${this.name}_sum`, labels: {}, value: this.sum }, { metricName: `${this.name}_count`, labels: {}, value: this.count });
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
 }

@@ -9,7 +9,7 @@ import type { Metrics } from "../metrics.js";
 import { BodyTooLargeError, HoldBudget, readPushBody, type PushBody } from "./body.js";
 import { TIMEOUT_CODE, isConnectionFailure, type Engine } from "./engine.js";
 import { forwardableRawHeaders } from "./headers.js";
-import type { GroupGate } from "../handover/gate.js";
+import type { Batch, GroupGate } from "../handover/gate.js";
 
 /** The handover's hooks on the push path (see src/handover). */
 export interface PushHooks {
@@ -51,9 +51,10 @@ export class Forwarder {
   async forward(req: IncomingMessage, res: ServerResponse, key: string): Promise<Outcome> {
     // One async frame for the whole push (each await costs a tick): gate, owner, body, send.
     const { gate, afterPush } = this.hooks;
+    let batch: Batch | undefined;
     if (gate) {
-      const wait = gate.enter(key);
-      if (wait) await wait;
+      const entered = gate.enter(key);
+      batch = entered instanceof Promise ? await entered : entered;
     }
     let body: PushBody | undefined;
     try {
@@ -73,7 +74,7 @@ export class Forwarder {
       return outcome;
     } finally {
       body?.release();
-      gate?.leave(key);
+      if (batch) gate?.leave(batch);
     }
   }
 

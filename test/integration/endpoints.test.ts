@@ -32,6 +32,13 @@ describe("own endpoints", () => {
     assert.match(text, /dyshard_requests_total\{method="PUT",code="200",upstream="http:\/\/127\.0\.0\.1:\d+"\} 1/);
     assert.match(text, /dyshard_requests_total\{method="PUT",code="400",upstream="none"\} 1/);
     assert.match(text, /dyshard_ring_healthy_members 2/);
+    // Both pushes timed: every bucket counts up to the total, and +Inf holds them all.
+    assert.match(text, /^dyshard_request_duration_seconds_count 2$/m);
+    assert.match(text, /^dyshard_request_duration_seconds_bucket\{le="\+Inf"\} 2$/m);
+    const buckets = [...text.matchAll(/^dyshard_request_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => Number(m[2]));
+    assert.equal(buckets.length, 15);
+    assert.ok(buckets.every((n, i) => i === 0 || n >= (buckets[i - 1] as number)), `buckets are cumulative: ${buckets.join(" ")}`);
+    assert.ok(Number(/^dyshard_request_duration_seconds_sum (\S+)$/m.exec(text)?.[1]) > 0);
   });
 
   it("answers /-/healthy, and /-/ready only while an upstream is healthy; the ring view and metrics follow health", async () => {
