@@ -43,7 +43,7 @@ function stream(chunks: AsyncGenerator<Buffer>): Readable {
 }
 
 export function readPushBody(req: IncomingMessage, holdLimit: number, maxBytes: number, budget: HoldBudget): Promise<PushBody> {
-  const declared = Number(req.headers["content-length"]);
+  const declared = declaredLength(req.rawHeaders);
   if (declared > maxBytes) return Promise.reject(new BodyTooLargeError(maxBytes));
   // A declared length is enforced by the HTTP parser itself: the request is its own body stream,
   // with no extra buffering layer (this is what keeps many concurrent large pushes small).
@@ -51,6 +51,15 @@ export function readPushBody(req: IncomingMessage, holdLimit: number, maxBytes: 
   // Known small body: collect it with plain events (the common case, kept cheap).
   if (declared >= 0 && budget.take(declared)) return collect(req, declared, () => budget.give(declared));
   return readUnknown(req, holdLimit, maxBytes, budget);
+}
+
+/** Content-Length from the raw list (NaN when absent): `req.headers` would build an object per push. */
+function declaredLength(raw: string[]): number {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 14 && name.toLowerCase() === "content-length") return Number(raw[i + 1]);
+  }
+  return NaN;
 }
 
 /** Unknown length (chunked), or the budget is spent: hold while it fits, else stream the rest. */
