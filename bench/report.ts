@@ -84,7 +84,11 @@ export function goals(r: Results): Goal[] {
     else {
       const x = dw.requests_per_second / nw.requests_per_second;
       const status = verdict(x >= 1, [dw, nw]);
-      out.push({ status, line: `${whatW}: ${num(dw.requests_per_second)} vs ${num(nw.requests_per_second)} = ${x.toFixed(2)}x (goal ≥ 1x)${troubled(dw)}${troubled(nw)}: ${status}` });
+      // How each scales from one process to N, beside the goal: on a machine whose cores the load
+      // and the upstream share, requests/s follow CPU per request more than the worker count.
+      const one = find(`dyshard --engine ${/\((.+)\)/.exec(dw.front)?.[1] ?? ""}`);
+      const scale = (n: Row | undefined, d: Row | undefined) => (n?.requests_per_second && d?.requests_per_second ? `${(n.requests_per_second / d.requests_per_second).toFixed(2)}x` : DASH);
+      out.push({ status, line: `${whatW}: ${num(dw.requests_per_second)} vs ${num(nw.requests_per_second)} = ${x.toFixed(2)}x (goal ≥ 1x)${troubled(dw)}${troubled(nw)}; 1 → ${workers} processes: dyshard ${scale(dw, one)}, nginx ${scale(nw, nginx1)}: ${status}` });
     }
   }
   if (!ok(r.sink)) out.push({ status: "SKIP", line: `Requests/s, dyshard --workers ${workers} vs nginx ${workers} workers: sink scenario not run` });
@@ -141,15 +145,23 @@ export function markdown(r: Results): string {
   return parts.join("\n") + "\n";
 }
 
-export function write(r: Results): string {
+/**
+ * A run of every scenario goes to latest.{json,md} and a timestamped copy (the history); a run of
+ * some scenarios only to latest-<scenarios>.{json,md}, so it never replaces a whole run's figures.
+ * Returns the paths written.
+ */
+export function write(r: Results, complete: boolean): string[] {
   const dir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
   mkdirSync(dir, { recursive: true });
   const stamp = String(r.meta.date).replace(/[:.]/g, "-");
+  const names = complete ? ["latest", stamp] : [`latest-${(r.meta.scenarios as string[]).join("-")}`];
   const json = JSON.stringify(r, null, 2) + "\n";
   const md = markdown(r);
-  for (const name of ["latest", stamp]) {
+  const written: string[] = [];
+  for (const name of names) {
     writeFileSync(`${dir}${name}.json`, json);
     writeFileSync(`${dir}${name}.md`, md);
+    written.push(`${dir}${name}.json`, `${dir}${name}.md`);
   }
-  return dir;
+  return written;
 }

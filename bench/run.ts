@@ -72,7 +72,7 @@ for (const s of scenarios) {
 
 results.goals = goals(results);
 results.meta.total_s = Math.round((Date.now() - t0) / 1000);
-const dir = write(results);
-process.stdout.write(`\n${markdown(results)}\nWritten to ${dir}latest.json and latest.md (${results.meta.total_s} s in all)\n`);
+const written = write(results, scenarios.length === ALL.length && !process.env.BENCH_FRONTS);
+process.stdout.write(`\n${markdown(results)}\nWritten to ${written.join(", ")} (${results.meta.total_s} s in all)\n`);
 killAll();
 process.exit(0);
