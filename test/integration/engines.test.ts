@@ -76,7 +76,7 @@ for (const engine of ["undici", "native", "http-proxy"]) {
       const r = await raw(viaRec.url, {
         method: "POST",
         path: "/metrics/job/h%20x/a/b%3Fc?x=1&y=%2F",
-        headers: { "content-encoding": "gzip", "content-type": "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited", authorization: "Bearer s3cret", connection: "keep-alive, x-hop", "x-hop": "drop me", "keep-alive": "timeout=5", te: "trailers", "x-custom": "kept" },
+        headers: { "content-encoding": "gzip", "content-type": "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited", authorization: "Bearer s3cret", connection: "keep-alive, x-hop", "x-hop": "drop me", "keep-alive": "timeout=5", te: "trailers", "x-custom": "kept", "x-latin": "café" },
         body,
       });
       assert.equal(r.status, 200);
@@ -88,15 +88,17 @@ for (const engine of ["undici", "native", "http-proxy"]) {
       assert.match(String(seen.headers["content-type"]), /protobuf/);
       assert.equal(seen.headers.authorization, "Bearer s3cret");
       assert.equal(seen.headers["x-custom"], "kept");
+      assert.equal(seen.headers["x-latin"], "café", "a header byte outside ASCII arrives as sent");
       for (const h of ["x-hop", "keep-alive", "te"]) assert.equal(seen.headers[h], undefined, `${h} must not be forwarded`);
     });
 
     it("relays the upstream's status, headers and body", async () => {
-      rec.behave = (_req, res) => res.writeHead(418, { "content-type": "text/plain", "x-upstream": "yes" }).end("short and stout\n");
+      rec.behave = (_req, res) => res.writeHead(418, { "content-type": "text/plain", "x-upstream": "yes", "x-latin": "café" }).end("short and stout\n");
       try {
         const r = await raw(viaRec.url, { method: "PUT", path: "/metrics/job/teapot", body: "t 1\n" });
         assert.equal(r.status, 418);
         assert.equal(r.headers["x-upstream"], "yes");
+        assert.equal(r.headers["x-latin"], "café");
         assert.equal(r.body, "short and stout\n");
       } finally {
         rec.behave = (_req, res) => res.writeHead(200).end();
