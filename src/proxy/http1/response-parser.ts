@@ -69,14 +69,10 @@ export class ResponseParser {
           at = end + 4;
           break;
         }
-        case State.Length: {
-          const n = Math.min(this.remaining, data.length - at);
-          this.handler.onBody(data.subarray(at, at + n));
-          at += n;
-          this.remaining -= n;
+        case State.Length:
+          at = this.counted(data, at);
           if (this.remaining === 0) this.end();
           break;
-        }
         case State.UntilClose:
           this.handler.onBody(at === 0 ? data : data.subarray(at));
           return;
@@ -96,14 +92,10 @@ export class ResponseParser {
           }
           break;
         }
-        case State.ChunkData: {
-          const n = Math.min(this.remaining, data.length - at);
-          this.handler.onBody(data.subarray(at, at + n));
-          at += n;
-          this.remaining -= n;
+        case State.ChunkData:
+          at = this.counted(data, at);
           if (this.remaining === 0) this.state = State.ChunkDataEnd;
           break;
-        }
         case State.ChunkDataEnd: {
           if (data.length - at < 2) return this.keep(data, at, 2, "chunk end");
           if (data.readUInt16BE(at) !== CRLF) throw new ResponseParseError("chunk data not followed by CRLF");
@@ -128,6 +120,14 @@ export class ResponseParser {
       return this.complete();
     }
     if (this.state !== State.Done) throw new ResponseParseError("connection closed before the answer was complete");
+  }
+
+  /** Hands over body bytes up to `remaining` (a Content-Length body or one chunk); returns where it stopped. */
+  private counted(data: Buffer, at: number): number {
+    const n = Math.min(this.remaining, data.length - at);
+    this.handler.onBody(data.subarray(at, at + n));
+    this.remaining -= n;
+    return at + n;
   }
 
   private keep(data: Buffer, at: number, limit: number, what: string): void {
