@@ -18,7 +18,6 @@ import { createMetrics, type Metrics } from "../metrics.js";
 import type { Engine } from "../proxy/engine.js";
 import { Forwarder, type PushHooks } from "../proxy/forwarder.js";
 import { loadHash64 } from "../ring/hash.js";
-import { raiseHeapFloor } from "./heap-floor.js";
 import { createListener } from "./listener.js";
 
 export interface App {
@@ -74,7 +73,6 @@ export interface DataPlaneHandlers {
 
 /** The data plane: engine, forwarder and listener, on a membership kept up to date by someone else. */
 export async function startDataPlane(config: Config, cluster: Cluster, metrics: Metrics, log: Logger, hooks: PushHooks, handlers: DataPlaneHandlers) {
-  raiseHeapFloor();
   const engine = await createEngine(config.engine, config.limits.upstreamTimeoutMs);
   const forwarder = new Forwarder(cluster, engine, metrics, log, config.limits, hooks);
   const server = createListener({ config, cluster, metrics, forwarder, handlers, log });
