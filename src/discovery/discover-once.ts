@@ -1,9 +1,9 @@
 // The membership as it is now, read once: for commands that do not stay running (`dyshard rebalance`).
+import { request } from "undici";
 import type { Config } from "../config/schema.js";
 import type { MemberSpec } from "../membership/cluster.js";
 import type { ConsulClient } from "./consul-client.js";
 import { membersFromHealth, type HealthEntry } from "./consul-catalog.js";
-import { httpRequest } from "../http-client.js";
 
 export async function discoverOnce(config: Config, consul?: ConsulClient): Promise<MemberSpec[]> {
   if (consul) {
@@ -15,8 +15,8 @@ export async function discoverOnce(config: Config, consul?: ConsulClient): Promi
   return Promise.all(
     config.upstreams.map(async (u) => {
       if (u.retired) return { ...u };
-      const ready = await httpRequest(`${u.url}/-/ready`, { timeoutMs: config.health.timeoutMs, maxBytes: 64 * 1024 })
-        .then((r) => r.status === 200)
+      const ready = await request(`${u.url}/-/ready`, { headersTimeout: config.health.timeoutMs, bodyTimeout: config.health.timeoutMs })
+        .then(async (r) => (await r.body.dump(), r.statusCode === 200))
         .catch(() => false);
       return { ...u, discovered: ready, discoveryReason: ready ? "ready" : "not ready" };
     }),

@@ -1,8 +1,8 @@
 // Active health checks: GET <url>/-/ready on an interval, with rise/fall thresholds so that one
 // slow answer does not move groups around. Passive detection (a refused or reset connection seen
 // by the forwarder) marks a member down at once; bringing it back is left to these checks.
+import { request } from "undici";
 import { errorText } from "../errors.js";
-import { httpRequest } from "../http-client.js";
 import type { Cluster, Member } from "./cluster.js";
 
 export interface HealthCheckOptions {
@@ -59,8 +59,9 @@ export class HealthChecker {
 
 async function probe(url: string, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
   try {
-    const res = await httpRequest(`${url}/-/ready`, { timeoutMs, maxBytes: 64 * 1024 });
-    return { ok: res.status === 200, detail: `status ${res.status}` };
+    const res = await request(`${url}/-/ready`, { method: "GET", headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+    await res.body.dump();
+    return { ok: res.statusCode === 200, detail: `status ${res.statusCode}` };
   } catch (err) {
     return { ok: false, detail: errorText(err) };
   }
