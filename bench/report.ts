@@ -38,9 +38,15 @@ export function frontTable(s: FrontScenario): string {
   const body = s.rows.map((r: Row) =>
     r.skipped
       ? [r.front, r.skipped, DASH, DASH, DASH, DASH, DASH, DASH]
-      : [r.front, num(r.requests_per_second), num(r.p50_ms), num(r.p99_ms), num(r.cpu_us_per_request), ratio(r.cpu_ratio_nginx_1w), ratio(r.rps_ratio_nginx), `${r.errors}/${r.non_2xx}`],
+      : [r.front, num(r.requests_per_second), num(r.p50_ms), num(r.p99_ms), cpuCell(r), ratio(r.cpu_ratio_nginx_1w), ratio(r.rps_ratio_nginx), `${r.errors}/${r.non_2xx}`],
   );
   return table(head, body);
+}
+
+/** The median, and with several rounds their range: "40.2 (39.6–45.1)". */
+function cpuCell(r: Row): string {
+  const all = (r.cpu_us_per_request_rounds ?? []).filter((x): x is number => x !== null);
+  return all.length > 1 ? `${num(r.cpu_us_per_request)} (${Math.min(...all)}–${Math.max(...all)})` : num(r.cpu_us_per_request);
 }
 
 function microTable(m: MicroResult): string {
@@ -128,7 +134,8 @@ export function markdown(r: Results): string {
     parts.push("", `## Scenario "${key}"`, "");
     if ("error" in s) parts.push(`failed: ${s.error}`);
     else {
-      parts.push(`Upstreams: ${s.upstream}.`, "", frontTable(s));
+      const rounds = Math.max(...s.rows.map((r) => r.rounds ?? 1));
+      parts.push(`Upstreams: ${s.upstream}.${rounds > 1 ? ` Every front ran ${rounds} rounds, taken in turn; each figure is the median of its rounds (CPU: median and range).` : ""}`, "", frontTable(s));
       for (const n of s.notes) parts.push("", `Note: ${n}`);
     }
   }

@@ -8,7 +8,8 @@
 // Env: BENCH_DURATION (s per row, default 10), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (50),
 // BENCH_WORKERS (N, default: CPUs), BENCH_MICRO_N (1e6), BENCH_MEMORY_PUSHES (200),
 // BENCH_MEMORY_MIB (20), BENCH_MEMORY_TIMEOUT (s, 150), BENCH_NGINX (path, default /usr/sbin/nginx),
-// BENCH_FRONTS (only the front rows whose name holds one of these, e.g. nginx,native).
+// BENCH_FRONTS (only the front rows whose name holds one of these, e.g. nginx,native), BENCH_ROUNDS
+// (rounds of the sink scenario, default 3; each figure the median of its rounds).
 // Prints a table per scenario and the goal lines; writes bench/results/latest.{json,md} and a
 // timestamped copy. Every child process is killed by PID at the end (also on error or SIGINT).
 import { availableParallelism } from "node:os";

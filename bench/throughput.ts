@@ -5,6 +5,10 @@ import { direct, hasBinary, startDyshard, startNginx, startPushgateways, startSi
 
 export interface Row extends Partial<LoadResult> {
   front: string;
+  /** Rounds the figures are the median of, and each round's CPU µs/req and req/s. */
+  rounds?: number;
+  cpu_us_per_request_rounds?: (number | null)[];
+  requests_per_second_rounds?: number[];
   workers: number | null;
   /** Why the row has no figures (front absent, refused an option, failed). */
   skipped?: string;
@@ -20,6 +24,35 @@ export interface FrontScenario {
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
+
+/** BENCH_ROUNDS: rounds of the sink scenario (its rows carry the goals); the Pushgateway one runs once. */
+export const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** Each figure the median of the rounds (errors summed); every round's CPU and req/s kept beside it. */
+function medianOf(runs: LoadResult[]): LoadResult & { rounds: number; cpu_us_per_request_rounds: (number | null)[]; requests_per_second_rounds: number[] } {
+  const cpus = runs.map((r) => r.cpu_us_per_request);
+  const known = cpus.filter((c): c is number => c !== null);
+  const cpuS = runs.map((r) => r.cpu_s).filter((c): c is number => c !== null);
+  return {
+    requests: Math.round(median(runs.map((r) => r.requests))),
+    requests_per_second: Math.round(median(runs.map((r) => r.requests_per_second))),
+    p50_ms: median(runs.map((r) => r.p50_ms)),
+    p99_ms: median(runs.map((r) => r.p99_ms)),
+    cpu_s: cpuS.length ? round(median(cpuS)) : null,
+    cpu_us_per_request: known.length ? Math.round(median(known) * 10) / 10 : null,
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    non_2xx: runs.reduce((n, r) => n + r.non_2xx, 0),
+    rounds: runs.length,
+    cpu_us_per_request_rounds: cpus,
+    requests_per_second_rounds: runs.map((r) => r.requests_per_second),
+  };
+}
 
 export async function frontScenario(scenario: "sink" | "pushgateway", workers: number): Promise<FrontScenario> {
   const notes: string[] = [];
@@ -45,38 +78,54 @@ export async function frontScenario(scenario: "sink" | "pushgateway", workers: n
   // BENCH_FRONTS=nginx,native: only the rows whose name holds one of these (a quick comparison).
   const only = (process.env.BENCH_FRONTS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   const chosen = only.length === 0 ? fronts : fronts.filter((f) => only.some((o) => f.name.includes(o)));
+  // Rounds over every front in turn, so that a slow minute of this shared machine lands on all of
+  // them alike; each figure is the median of its rounds.
+  const rounds = scenario === "sink" ? ROUNDS : 1;
+  const runs = new Map<string, LoadResult[]>();
+  const skipped = new Map<string, string>();
+  const labels = new Map<string, string>(); // the name a started front gives itself (e.g. "direct to sink (reference)")
   try {
-    for (const f of chosen) {
-      let front: FrontOrSkip;
-      try {
-        front = await f.start();
-      } catch (err) {
-        rows.push({ front: f.name, workers: f.workers, skipped: "failed to start" });
-        notes.push(`${f.name} failed to start: ${(err as Error).message.split("\n")[0]}`);
-        log(notes.at(-1) as string);
-        continue;
-      }
-      if ("skipped" in front) {
-        rows.push({ front: f.name, workers: f.workers, skipped: front.skipped });
-        const note = front.detail ?? front.skipped;
-        if (!notes.includes(note)) notes.push(note);
-        log(`${f.name}: ${front.skipped}`);
-        continue;
-      }
-      try {
-        const r = await drive(front.url, front.pid);
-        rows.push({ front: front.name, workers: front.workers, ...r });
-        log(`${front.name}: ${r.requests_per_second} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, CPU ${r.cpu_us_per_request ?? "–"} µs/req, errors ${r.errors}, non-2xx ${r.non_2xx}`);
-      } catch (err) {
-        rows.push({ front: front.name, workers: front.workers, skipped: "failed" });
-        notes.push(`${front.name} failed: ${(err as Error).message}`);
-        log(`${front.name}: failed: ${(err as Error).message}`);
-      } finally {
-        await front.stop();
+    for (let round = 1; round <= rounds; round++) {
+      for (const f of chosen) {
+        if (skipped.has(f.name)) continue;
+        let front: FrontOrSkip;
+        try {
+          front = await f.start();
+        } catch (err) {
+          skipped.set(f.name, "failed to start");
+          notes.push(`${f.name} failed to start: ${(err as Error).message.split("\n")[0]}`);
+          log(notes.at(-1) as string);
+          continue;
+        }
+        if ("skipped" in front) {
+          skipped.set(f.name, front.skipped);
+          const note = front.detail ?? front.skipped;
+          if (!notes.includes(note)) notes.push(note);
+          log(`${f.name}: ${front.skipped}`);
+          continue;
+        }
+        labels.set(f.name, front.name);
+        try {
+          const r = await drive(front.url, front.pid);
+          runs.set(f.name, [...(runs.get(f.name) ?? []), r]);
+          log(`${rounds > 1 ? `round ${round}/${rounds} ` : ""}${front.name}: ${r.requests_per_second} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, CPU ${r.cpu_us_per_request ?? "–"} µs/req, errors ${r.errors}, non-2xx ${r.non_2xx}`);
+        } catch (err) {
+          skipped.set(f.name, "failed");
+          notes.push(`${front.name} failed: ${(err as Error).message}`);
+          log(`${front.name}: failed: ${(err as Error).message}`);
+        } finally {
+          await front.stop();
+        }
       }
     }
   } finally {
     await upstreams.stop();
+  }
+  for (const f of chosen) {
+    const why = skipped.get(f.name);
+    const r = runs.get(f.name);
+    if (why !== undefined || r === undefined) rows.push({ front: f.name, workers: f.workers, skipped: why ?? "no figure" });
+    else rows.push({ front: labels.get(f.name) ?? f.name, workers: f.workers, ...medianOf(r) });
   }
   const nginx = (w: number) => rows.find((r) => r.front.startsWith("nginx ") && r.workers === w && !r.skipped);
   const nginx1 = nginx(1);
