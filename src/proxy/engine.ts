@@ -24,6 +24,7 @@ export const TIMEOUT_CODE = "UND_ERR_HEADERS_TIMEOUT";
 export interface Engine {
   readonly name: string;
   forward(upstreamUrl: string, req: UpstreamRequest, res: ServerResponse): Promise<AttemptResult>;
+  /** Called once the listener has let its pushes finish and cut the rest off: abandons what is still in flight. */
   close(): Promise<void>;
 }
 

@@ -24,7 +24,6 @@ export class NativeEngine implements Engine {
   private readonly origins = new Map<string, Origin>();
   readonly inflight = new Set<Exchange>();
   private readonly sweeper: NodeJS.Timeout;
-  private drained: (() => void) | undefined;
 
   constructor(readonly timeoutMs: number) {
     // One coarse timer for every deadline instead of one timer per push.
@@ -40,10 +39,8 @@ export class NativeEngine implements Engine {
     });
   }
 
-  /** An exchange ended; lets close() finish once none is left. */
   ended(x: Exchange): void {
     this.inflight.delete(x);
-    if (this.inflight.size === 0) this.drained?.();
   }
 
   private sweep(): void {
@@ -63,7 +60,7 @@ export class NativeEngine implements Engine {
   }
 
   async close(): Promise<void> {
-    if (this.inflight.size > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    for (const x of this.inflight) x.abort();
     clearInterval(this.sweeper);
     for (const { pool } of this.origins.values()) pool.destroy();
     this.origins.clear();
@@ -207,6 +204,11 @@ class Exchange implements Carried, ResponseHandler {
     } catch (err) {
       this.fail(error ?? closedEarly(err as Error), false);
     }
+  }
+
+  abort(): void {
+    this.retried = true; // not to be sent again
+    this.fail(new Error("dyshard is shutting down"), true);
   }
 
   timeout(): void {

@@ -58,7 +58,7 @@ export class UndiciEngine implements Engine {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map(({ pool }) => pool.close().catch(() => pool.destroy())));
+    await Promise.all([...this.pools.values()].map(({ pool }) => pool.destroy()));
     this.pools.clear();
   }
 }

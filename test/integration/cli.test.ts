@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import { CLI, spawnDyshard } from "../support/dyshard.js";
 import { push } from "../support/push.js";
 import { Recorder } from "../support/recorder.js";
+import { waitFor } from "../support/ports.js";
 
 const UPSTREAMS = ["--upstream", "http://pg-a:9091", "--upstream", "http://pg-b:9091", "--upstream", "http://pg-c:9091/prefix"];
 const dyshard = (args: string[], input?: string, env: NodeJS.ProcessEnv = {}) =>
@@ -83,4 +84,23 @@ describe("dyshard serve", () => {
       await rec.stop();
     }
   });
+
+  for (const engine of ["undici", "native", "http-proxy"]) {
+    it(`on SIGTERM cuts off a push still in flight after --shutdown-timeout and exits 0, without waiting for the upstream (${engine})`, async () => {
+      const rec = await Recorder.start();
+      let answered = false;
+      rec.behave = (_req, res) => setTimeout(() => ((answered = true), res.writeHead(200).end()), 4000);
+      const proc = await spawnDyshard(["--upstream", rec.url, "--engine", engine, "--health-interval", "10s", "--shutdown-timeout", "300ms", "--upstream-timeout", "30s"]);
+      try {
+        const inFlight = push(proc.url, "/metrics/job/stuck", "s 1\n").catch((err: Error) => ({ status: 0, text: err.message }));
+        await waitFor("the push to reach the upstream", async () => rec.requests.some((r) => r.url === "/metrics/job/stuck"));
+        assert.equal(await proc.stop("SIGTERM"), 0);
+        assert.equal(answered, false, "dyshard exited before the upstream answered");
+        assert.notEqual((await inFlight).status, 200, "the client was cut off, not answered");
+      } finally {
+        await proc.stop("SIGKILL");
+        await rec.stop();
+      }
+    });
+  }
 });
