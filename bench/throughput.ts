@@ -3,12 +3,15 @@
 import { drive, type LoadResult } from "./load.js";
 import { direct, hasBinary, startDyshard, startNginx, startPushgateways, startSink, type FrontOrSkip, type Upstreams } from "./fronts.js";
 
-export interface Row extends Partial<LoadResult> {
+/** Rounds the figures are the median of, and each round's CPU µs/req and req/s. */
+interface Rounds {
+  rounds: number;
+  cpu_us_per_request_rounds: (number | null)[];
+  requests_per_second_rounds: number[];
+}
+
+export interface Row extends Partial<LoadResult>, Partial<Rounds> {
   front: string;
-  /** Rounds the figures are the median of, and each round's CPU µs/req and req/s. */
-  rounds?: number;
-  cpu_us_per_request_rounds?: (number | null)[];
-  requests_per_second_rounds?: number[];
   workers: number | null;
   /** Why the row has no figures (front absent, refused an option, failed). */
   skipped?: string;
@@ -35,7 +38,7 @@ function median(xs: number[]): number {
 }
 
 /** Each figure the median of the rounds (errors summed); every round's CPU and req/s kept beside it. */
-function medianOf(runs: LoadResult[]): LoadResult & { rounds: number; cpu_us_per_request_rounds: (number | null)[]; requests_per_second_rounds: number[] } {
+function medianOf(runs: LoadResult[]): LoadResult & Rounds {
   const cpus = runs.map((r) => r.cpu_us_per_request);
   const known = cpus.filter((c): c is number => c !== null);
   const cpuS = runs.map((r) => r.cpu_s).filter((c): c is number => c !== null);

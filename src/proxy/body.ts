@@ -5,6 +5,7 @@
 // concurrent large chunked pushes cannot grow memory without bound.
 import type { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
+import { isHeader } from "./headers.js";
 
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
@@ -56,8 +57,7 @@ export function readPushBody(req: IncomingMessage, holdLimit: number, maxBytes: 
 /** Content-Length from the raw list (NaN when absent): `req.headers` would build an object per push. */
 function declaredLength(raw: string[]): number {
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (name.length === 14 && name.toLowerCase() === "content-length") return Number(raw[i + 1]);
+    if (isHeader(raw[i] as string, "content-length")) return Number(raw[i + 1]);
   }
   return NaN;
 }

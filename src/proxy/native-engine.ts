@@ -6,7 +6,7 @@ import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { clientGone } from "./body.js";
 import { TIMEOUT_CODE, type AttemptResult, type Engine, type UpstreamRequest } from "./engine.js";
-import { forwardableRawHeaders } from "./headers.js";
+import { forwardableRawHeaders, isHeader } from "./headers.js";
 import { Pool, type Carried, type Connection } from "./http1/pool.js";
 import { ResponseParser, type ResponseHandler } from "./http1/response-parser.js";
 
@@ -22,7 +22,7 @@ interface Origin {
 export class NativeEngine implements Engine {
   readonly name = "native";
   private readonly origins = new Map<string, Origin>();
-  readonly inflight = new Set<Exchange>();
+  private readonly inflight = new Set<Exchange>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(readonly timeoutMs: number) {
@@ -104,7 +104,7 @@ class Exchange implements Carried, ResponseHandler {
     for (let i = 0; i < h.length; i += 2) {
       const name = h[i] as string;
       // The body's framing is this engine's to write (the Forwarder has dropped Transfer-Encoding).
-      if (name.length === 14 && name.toLowerCase() === "content-length") declared = h[i + 1];
+      if (isHeader(name, "content-length")) declared = h[i + 1];
       else head += `${name}: ${h[i + 1]}\r\n`;
     }
     const body = req.body;

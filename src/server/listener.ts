@@ -27,18 +27,19 @@ export function createListener(deps: ListenerDeps): http.Server {
       keepAliveTimeout: config.limits.clientIdleTimeoutMs,
     },
     (req, res) => {
-      const failed = (err: unknown) => {
-        deps.log.error({ err }, "request failed");
-        answer(res, 500, "internal error in dyshard");
-      };
       try {
-        handle(deps, req, res)?.catch(failed);
+        handle(deps, req, res)?.catch((err: unknown) => failed(deps, res, err));
       } catch (err) {
-        failed(err);
+        failed(deps, res, err);
       }
     },
   );
   return server;
+}
+
+function failed(deps: ListenerDeps, res: ServerResponse, err: unknown): void {
+  deps.log.error({ err }, "request failed");
+  answer(res, 500, "internal error in dyshard");
 }
 
 /** Answers at once, or returns the promise of a push being forwarded or an endpoint being served. */

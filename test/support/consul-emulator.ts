@@ -165,13 +165,7 @@ interface Check {
   modifyIndex: number;
 }
 
-interface Service {
-  ID: string;
-  Service: string;
-  Tags: string[];
-  Address: string;
-  Port: number;
-  Meta: Record<string, string>;
+interface Service extends Omit<EmulatedService, "Checks"> {
   key: string;
   checkIds: string[];
   createIndex: number;

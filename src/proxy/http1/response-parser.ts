@@ -3,6 +3,8 @@
 // Pure: bytes in, callbacks out. An answer that arrives in one read (a Pushgateway's always does)
 // is parsed with one search for the head's end and no copy.
 
+import { isHeader } from "../headers.js";
+
 export interface ResponseHandler {
   /** The final answer's head (1xx heads are skipped); headers as a raw list: name, value, ... */
   onHead(status: number, headers: string[]): void;
@@ -43,10 +45,6 @@ export class ResponseParser {
     private readonly handler: ResponseHandler,
     private readonly bodiless = false,
   ) {}
-
-  get done(): boolean {
-    return this.state === State.Done;
-  }
 
   /** True once the head has been delivered: from then on a failure is the client's to see. */
   get started(): boolean {
@@ -165,12 +163,12 @@ export class ResponseParser {
       const name = text.slice(at, colon);
       const value = text.slice(colon + 1, eol).trim();
       headers.push(name, value);
-      // Only three names decide the framing; compare lengths first to skip most lowercasing.
-      if (name.length === 14 && name.toLowerCase() === "content-length") {
+      // Only three names decide the framing.
+      if (isHeader(name, "content-length")) {
         if (length !== undefined && length !== value) throw new ResponseParseError("conflicting Content-Length headers");
         length = value;
-      } else if (name.length === 17 && name.toLowerCase() === "transfer-encoding") coding = coding === undefined ? value : `${coding}, ${value}`;
-      else if (name.length === 10 && name.toLowerCase() === "connection") connection = connection === undefined ? value : `${connection}, ${value}`;
+      } else if (isHeader(name, "transfer-encoding")) coding = coding === undefined ? value : `${coding}, ${value}`;
+      else if (isHeader(name, "connection")) connection = connection === undefined ? value : `${connection}, ${value}`;
     }
     if (status < 200) return; // 100 Continue and friends: the final head follows
 
