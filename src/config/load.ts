@@ -29,6 +29,7 @@ export const SETTINGS: Setting[] = [
   { path: "limits.upstream_timeout", flag: "--upstream-timeout <duration>", env: "DYSHARD_UPSTREAM_TIMEOUT", description: "upstream answer timeout, else 504 (default 30s)" },
   { path: "limits.client_header_timeout", flag: "--client-header-timeout <duration>", env: "DYSHARD_CLIENT_HEADER_TIMEOUT", description: "time a client has to send its headers (default 10s)" },
   { path: "limits.client_idle_timeout", flag: "--client-idle-timeout <duration>", env: "DYSHARD_CLIENT_IDLE_TIMEOUT", description: "idle keep-alive connections close after this (default 60s)" },
+  { path: "limits.max_header_size", flag: "--max-header-size <size>", env: "DYSHARD_MAX_HEADER_SIZE", description: "largest request line and headers together, else 431 (default 1MiB, the Pushgateway's)" },
   { path: "limits.shutdown_timeout", flag: "--shutdown-timeout <duration>", env: "DYSHARD_SHUTDOWN_TIMEOUT", description: "how long in-flight requests may finish on SIGTERM (default 10s)" },
   { path: "handover.rebalance_interval", flag: "--rebalance-interval <duration>", env: "DYSHARD_REBALANCE_INTERVAL", description: "periodic handover sweep of stale groups (default 1m; 0 turns it off)" },
   { path: "handover.settle", flag: "--rebalance-settle <duration>", env: "DYSHARD_REBALANCE_SETTLE", description: "wait after a ring change before handing groups over (default 5s)" },
@@ -97,6 +98,7 @@ export function loadConfig({ file, env = {}, flags = {} }: LoadOptions): Config 
       clientHeaderTimeoutMs: c.limits.client_header_timeout,
       clientIdleTimeoutMs: c.limits.client_idle_timeout,
       shutdownTimeoutMs: c.limits.shutdown_timeout,
+      maxHeaderBytes: c.limits.max_header_size,
     },
     handover: {
       rebalanceIntervalMs: c.handover.rebalance_interval,

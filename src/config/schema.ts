@@ -109,6 +109,7 @@ export const fileSchema = z
         client_header_timeout: duration("10s"),
         client_idle_timeout: duration("60s"),
         shutdown_timeout: duration("10s"),
+        max_header_size: size("1MiB"),
       })
       .strict()
       .default({}),
@@ -155,6 +156,8 @@ export interface Config {
     clientHeaderTimeoutMs: number;
     clientIdleTimeoutMs: number;
     shutdownTimeoutMs: number;
+    /** Request line and headers together; Go's net/http (the Pushgateway) takes 1 MiB. */
+    maxHeaderBytes: number;
   };
   handover: {
     /** 0: no periodic sweep. */

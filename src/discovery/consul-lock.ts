@@ -7,6 +7,7 @@
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { ConsulClient } from "./consul-client.js";
+import { errorText } from "../errors.js";
 
 /** Consul refuses the key to everyone this long after a holder's session is invalidated. */
 export const LOCK_DELAY_MS = 1000;
@@ -166,8 +167,4 @@ export class ConsulLock {
     this.queue = run.catch(() => undefined);
     return run;
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

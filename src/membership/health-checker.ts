@@ -63,6 +63,6 @@ async function probe(url: string, timeoutMs: number): Promise<{ ok: boolean; det
     await res.body.dump();
     return { ok: res.statusCode === 200, detail: `status ${res.statusCode}` };
   } catch (err) {
-    return { ok: false, detail: errorText(err) };
+    return { ok: false, detail: errorText(err, timeoutMs) };
   }
 }

@@ -7,6 +7,7 @@ import type { Metrics } from "../metrics.js";
 import { answer, noHealthyUpstream, type Forwarder, type Outcome } from "../proxy/forwarder.js";
 import { route } from "../router/route.js";
 import type { DataPlaneHandlers } from "./app.js";
+import { GET_ALLOW, isGetOnlyPath, onClientError, onConnect } from "./raw-answers.js";
 
 export interface ListenerDeps {
   config: Config;
@@ -25,6 +26,10 @@ export function createListener(deps: ListenerDeps): http.Server {
       headersTimeout: config.limits.clientHeaderTimeoutMs,
       requestTimeout: 0, // large pushes may take long; the upstream timeout bounds the wait instead
       keepAliveTimeout: config.limits.clientIdleTimeoutMs,
+      // Node looks for expired header timeouts only this often (30 s by default): the flag's value
+      // must hold within a fraction of itself.
+      connectionsCheckingInterval: checkingInterval(config.limits.clientHeaderTimeoutMs),
+      maxHeaderSize: config.limits.maxHeaderBytes,
     },
     (req, res) => {
       try {
@@ -34,7 +39,13 @@ export function createListener(deps: ListenerDeps): http.Server {
       }
     },
   );
+  server.on("clientError", onClientError);
+  server.on("connect", onConnect);
   return server;
+}
+
+export function checkingInterval(headerTimeoutMs: number): number {
+  return Math.min(1000, Math.max(50, Math.floor(headerTimeoutMs / 4)));
 }
 
 function failed(deps: ListenerDeps, res: ServerResponse, err: unknown): void {
@@ -46,7 +57,13 @@ function failed(deps: ListenerDeps, res: ServerResponse, err: unknown): void {
 function handle(deps: ListenerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> | undefined {
   const { config, cluster, metrics } = deps;
   const method = req.method ?? "GET";
-  const target = req.url ?? "/";
+  let target = req.url ?? "/";
+  if (target.charCodeAt(0) !== 0x2f) {
+    const origin = originForm(target);
+    if (origin === undefined) return void asterisk(method, target, res);
+    req.url = target = origin; // forwarded and redirected in the origin form, as the Pushgateway reads it
+  }
+  if (twoHosts(req.rawHeaders)) return void badRequest(res);
   const r = route(method, target, config.shardBy);
   if (r.kind === "other") return ownEndpoint(deps, method, target, res);
 
@@ -64,6 +81,34 @@ function handle(deps: ListenerDeps, req: IncomingMessage, res: ServerResponse): 
   done({ upstream: owner.url, status: 307 });
 }
 
+/**
+ * The absolute form (`PUT http://host/metrics/job/j`), which a server must accept (RFC 9112
+ * §3.2.2), as its origin form; undefined for anything else that does not start with "/".
+ */
+export function originForm(target: string): string | undefined {
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+  if (!m) return undefined;
+  const rest = target.slice(m[0].length);
+  return rest === "" ? "/" : rest.charCodeAt(0) === 0x2f ? rest : "/" + rest;
+}
+
+/** `OPTIONS *` is Go's 200 with no body; any other target not starting with "/" is its 400. */
+function asterisk(method: string, target: string, res: ServerResponse): void {
+  if (method === "OPTIONS" && target === "*") res.writeHead(200, { "content-length": "0" }).end();
+  else badRequest(res);
+}
+
+/** Two Host headers: Go refuses the request before routing it (RFC 9112 §3.2 allows one). */
+function twoHosts(raw: string[]): boolean {
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).length === 4 && (raw[i] as string).toLowerCase() === "host" && ++seen > 1) return true;
+  return false;
+}
+
+function badRequest(res: ServerResponse): void {
+  res.writeHead(400, { "content-type": "text/plain; charset=utf-8", connection: "close" }).end("400 Bad Request");
+}
+
 async function ownEndpoint(deps: ListenerDeps, method: string, target: string, res: ServerResponse): Promise<void> {
   const path = target.split("?")[0];
   const { cluster } = deps;
@@ -78,7 +123,8 @@ async function ownEndpoint(deps: ListenerDeps, method: string, target: string, r
     return;
   }
   if (method !== "GET" && method !== "HEAD") {
-    res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("404 page not found\n");
+    if (isGetOnlyPath(path ?? "")) res.writeHead(405, { allow: GET_ALLOW, "content-type": "text/plain; charset=utf-8" }).end("Method Not Allowed\n");
+    else res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("404 page not found\n");
     return;
   }
   switch (path) {
