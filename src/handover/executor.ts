@@ -21,6 +21,8 @@ export interface ExecuteDeps {
   /** The inventory the plan was made from: `${slot}|${groupId}` → group. */
   snapshot: ReadonlyMap<string, ApiGroup>;
   gate?: { gate: MoveGate; keyOf(labels: Record<string, string>): string };
+  /** The ledger's verdict now (see plan.ts): a step it decided is skipped if the verdict changed. */
+  authority?(labels: Record<string, string>): number | undefined;
   concurrency: number;
   chunk?: number;
   log: Logger;
@@ -67,6 +69,7 @@ async function executeChunk(owner: number, steps: HandoverStep[], deps: ExecuteD
 /** Copies or merges into the owner what it lacks, judged on its fresh state. */
 async function bringToOwner(step: HandoverStep, ownerUrl: string, fresh: Map<string, ApiGroup>, deps: ExecuteDeps): Promise<StepResult> {
   if (deps.ownerOf(step.group) !== step.owner) return { step, outcome: "skipped", deleted: 0, error: "the owner changed since the plan" };
+  if ((step.action === "copy" || step.action === "delete") && step.acknowledged) return bringAcknowledged(step, ownerUrl, deps);
   const id = groupId(step.group);
   const stale = step.from.map((slot) => deps.snapshot.get(`${slot}|${id}`)).filter((g): g is ApiGroup => g !== undefined);
   const newest = stale.sort((a, b) => (pushTimeSeconds(b) ?? -Infinity) - (pushTimeSeconds(a) ?? -Infinity))[0];
@@ -88,11 +91,28 @@ async function bringToOwner(step: HandoverStep, ownerUrl: string, fresh: Map<str
   }
 }
 
+/** The ledger decided: the copy at the slot of the last acknowledged push goes to the owner as it is. */
+async function bringAcknowledged(step: Extract<HandoverStep, { action: "copy" | "delete" }>, ownerUrl: string, deps: ExecuteDeps): Promise<StepResult> {
+  const source = step.action === "copy" ? step.source : step.owner;
+  if (deps.authority?.(step.group) !== source) return { step, outcome: "skipped", deleted: 0, error: "the last acknowledged push moved since the plan" };
+  if (step.action === "delete") return { step, outcome: "deleted", deleted: 0 };
+  const copy = deps.snapshot.get(`${source}|${groupId(step.group)}`);
+  if (!copy) return { step, outcome: "failed", deleted: 0, error: "no acknowledged copy in the inventory" };
+  try {
+    await deps.client.push(ownerUrl, step.group, groupToText(copy), "PUT");
+    return { step, outcome: "copied", deleted: 0 };
+  } catch (err) {
+    return { step, outcome: "failed", deleted: 0, error: (err as Error).message };
+  }
+}
+
 /** Deletes the stale copies once the owner is seen holding the group at least as new as them. */
 async function removeStale(r: StepResult, ownerUrl: string, confirm: Map<string, ApiGroup>, deps: ExecuteDeps): Promise<StepResult> {
   const id = groupId(r.step.group);
   const held = confirm.get(id);
-  const newestStale = Math.max(...r.step.from.map((slot) => pushTimeSeconds(deps.snapshot.get(`${slot}|${id}`) ?? { labels: {} }) ?? -Infinity));
+  // Decided by the ledger: the stale copies may carry newer push times, which mean nothing here.
+  const acknowledged = (r.step.action === "copy" || r.step.action === "delete") && r.step.acknowledged === true;
+  const newestStale = acknowledged ? -Infinity : Math.max(...r.step.from.map((slot) => pushTimeSeconds(deps.snapshot.get(`${slot}|${id}`) ?? { labels: {} }) ?? -Infinity));
   if (!held || (pushTimeSeconds(held) ?? -Infinity) < newestStale) {
     return { ...r, outcome: "failed", error: `${ownerUrl} does not hold the group after the ${r.outcome === "deleted" ? "check" : r.outcome === "merged" ? "merge" : "copy"}; stale copies kept` };
   }

@@ -8,6 +8,7 @@ import type { Logger } from "../log.js";
 import type { Cluster } from "../membership/cluster.js";
 import type { MoveGate } from "./gate.js";
 import { Handover } from "./handover.js";
+import type { PushLedger } from "./push-ledger.js";
 
 export interface HandoverSetup {
   /** Present in Consul mode: only the holder of the lock runs the handover. */
@@ -18,6 +19,8 @@ export interface HandoverSetup {
   who: string;
   /** A single run (the CLI): no sweep, no stale-copy deletes after pushes. */
   once?: boolean;
+  /** The pushes this dyshard could not acknowledge (absent in the CLI). */
+  ledger?: PushLedger;
 }
 
 export function handoverFromConfig(config: Config, cluster: Cluster, registry: Registry, log: Logger, setup: HandoverSetup): Handover {
@@ -32,5 +35,5 @@ export function handoverFromConfig(config: Config, cluster: Cluster, registry: R
     timeoutMs: config.limits.upstreamTimeoutMs,
     shardBy: config.shardBy,
   };
-  return new Handover(cluster, registry, log, options, setup.gate, lock);
+  return new Handover(cluster, registry, log, options, setup.gate, lock, setup.ledger);
 }

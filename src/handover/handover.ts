@@ -15,6 +15,7 @@ import { executePlan, families, type StepResult } from "./executor.js";
 import type { MoveGate } from "./gate.js";
 import { mapLimit } from "./limit.js";
 import { groupId, planHandover, type GroupCopy, type HandoverStep } from "./plan.js";
+import { ledgerKeyOf, type PushLedger } from "./push-ledger.js";
 
 export interface HandoverOptions {
   /** Periodic sweep; 0 turns it off. */
@@ -67,6 +68,8 @@ export class Handover {
     private readonly opts: HandoverOptions,
     private readonly gate?: MoveGate,
     private readonly lock?: HandoverLock,
+    /** Pushes not acknowledged (see push-ledger.ts); absent where no push passes (the CLI). */
+    private readonly ledger?: PushLedger,
   ) {
     this.client = new PushgatewayClient({ timeoutMs: opts.timeoutMs, maxInventoryBytes: opts.maxInventoryBytes });
     const registers = [registry];
@@ -158,7 +161,10 @@ export class Handover {
     });
     const keyOf = (labels: Record<string, string>) => routingKey(toGroupingKey(labels), this.opts.shardBy);
     const ownerOf = (labels: Record<string, string>) => this.cluster.ring.owner(keyOf(labels));
-    const plan = planHandover({ copies, ownerOf, inventoried });
+    const ledger = this.ledger;
+    ledger?.expire(Date.now(), (slot) => this.cluster.members[slot]?.healthy !== true);
+    const authority = ledger && ledger.size > 0 ? (labels: Record<string, string>) => ledger.authority(ledgerKey(labels)) : undefined;
+    const plan = planHandover({ copies, ownerOf, inventoried, ...(authority ? { authority } : {}) });
     report.groups = plan.groups;
     report.misplaced = plan.misplaced;
     const urlOf = (slot: number) => this.cluster.members[slot]?.url;
@@ -166,8 +172,9 @@ export class Handover {
     let results: StepResult[];
     if (dryRun) results = plan.steps.map((step) => ({ step, outcome: step.action === "leave" ? "left" : "skipped", deleted: 0 }));
     else {
-      const deps = { client: this.client, urlOf, ownerOf, snapshot, concurrency: this.opts.concurrency, log: this.log, ...(this.gate ? { gate: { gate: this.gate, keyOf } } : {}) };
+      const deps = { client: this.client, urlOf, ownerOf, snapshot, concurrency: this.opts.concurrency, log: this.log, ...(this.gate ? { gate: { gate: this.gate, keyOf } } : {}), ...(authority ? { authority } : {}) };
       results = await executePlan(plan, deps);
+      for (const r of results) if (isAcknowledged(r.step) && (r.outcome === "copied" || r.outcome === "deleted")) ledger?.resolved(ledgerKey(r.step.group));
     }
     for (const r of results) {
       if (r.outcome === "copied") report.copied++;
@@ -196,6 +203,14 @@ export class Handover {
 function toGroupingKey(labels: Record<string, string>) {
   const { job = "", ...rest } = labels;
   return { job, labels: rest };
+}
+
+function ledgerKey(labels: Record<string, string>): string {
+  return ledgerKeyOf(toGroupingKey(labels));
+}
+
+function isAcknowledged(step: HandoverStep): boolean {
+  return (step.action === "copy" || step.action === "delete") && step.acknowledged === true;
 }
 
 function describe(step: HandoverStep, urlOf: (slot: number) => string | undefined) {

@@ -7,6 +7,10 @@
 // - owner lacks it or holds an older one: copy the newest stale copy to the owner, confirm, then
 //   delete every stale copy;
 // - owner unhealthy or unknown (no healthy member, or its inventory could not be read): leave it.
+//
+// Push times are trusted unless dyshard knows better: when the ledger (push-ledger.ts) names the
+// slot of the group's last acknowledged push, that copy wins, however old its push_time, over
+// copies an instance may have applied late from pushes dyshard never acknowledged.
 
 export interface GroupCopy {
   slot: number;
@@ -24,12 +28,15 @@ export interface PlanInput {
   ownerOf(labels: Record<string, string>): number | undefined;
   /** Slots whose inventory was read: only there is "the owner lacks it" known to be true. */
   inventoried: ReadonlySet<number>;
+  /** The slot holding the group's last acknowledged push, when push times cannot be trusted. */
+  authority?(labels: Record<string, string>): number | undefined;
 }
 
 export type HandoverStep =
-  | { action: "delete"; group: Record<string, string>; owner: number; from: number[]; reason: string }
+  /** `acknowledged`: decided by the ledger, not by push times (the executor must not compare them). */
+  | { action: "delete"; group: Record<string, string>; owner: number; from: number[]; reason: string; acknowledged?: true }
   | { action: "merge"; group: Record<string, string>; owner: number; source: number; families: string[]; from: number[]; reason: string }
-  | { action: "copy"; group: Record<string, string>; owner: number; source: number; from: number[]; reason: string }
+  | { action: "copy"; group: Record<string, string>; owner: number; source: number; from: number[]; reason: string; acknowledged?: true }
   | { action: "leave"; group: Record<string, string>; owner: number | null; from: number[]; reason: string };
 
 export interface HandoverPlan {
@@ -44,7 +51,7 @@ export function groupId(labels: Record<string, string>): string {
   return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-export function planHandover({ copies, ownerOf, inventoried }: PlanInput): HandoverPlan {
+export function planHandover({ copies, ownerOf, inventoried, authority }: PlanInput): HandoverPlan {
   const byGroup = new Map<string, GroupCopy[]>();
   for (const c of copies) {
     const id = groupId(c.labels);
@@ -64,6 +71,11 @@ export function planHandover({ copies, ownerOf, inventoried }: PlanInput): Hando
       continue;
     }
     const held = list.find((c) => c.slot === owner);
+    const acked = authority?.(group);
+    if (acked !== undefined && list.some((c) => c.slot === acked)) {
+      steps.push(acknowledgedStep(group, owner, acked, from));
+      continue;
+    }
     const newest = stale[0] as GroupCopy;
     if (held && time(held) >= time(newest)) {
       const missing = newest.families.filter((f) => !held.families.includes(f));
@@ -74,6 +86,11 @@ export function planHandover({ copies, ownerOf, inventoried }: PlanInput): Hando
     }
   }
   return { groups: byGroup.size, misplaced: steps.length, steps };
+}
+
+function acknowledgedStep(group: Record<string, string>, owner: number, acked: number, from: number[]): HandoverStep {
+  if (acked === owner) return { action: "delete", group, owner, from, reason: "owner holds the last acknowledged push; the other copies were not acknowledged", acknowledged: true };
+  return { action: "copy", group, owner, source: acked, from, reason: `slot ${acked} holds the last acknowledged push; the other copies were not acknowledged`, acknowledged: true };
 }
 
 function time(c: GroupCopy): number {

@@ -10,6 +10,8 @@ import { BodyTooLargeError, HoldBudget, readPushBody, type PushBody } from "./bo
 import { TIMEOUT_CODE, isConnectionFailure, type Engine } from "./engine.js";
 import { forwardableRawHeaders } from "./headers.js";
 import type { Batch, GroupGate } from "../handover/gate.js";
+import { ledgerKeyOf, type PushOutcomes } from "../handover/push-ledger.js";
+import type { GroupingKey } from "../pushgateway/grouping-key.js";
 
 /** The handover's hooks on the push path (see src/handover). */
 export interface PushHooks {
@@ -17,6 +19,14 @@ export interface PushHooks {
   gate?: GroupGate;
   /** Called after a push was answered 2xx by its owner. */
   afterPush?(key: string, method: string, target: string): void;
+  /** Told of pushes an upstream may apply without dyshard having acknowledged them, and of later acknowledgements. */
+  outcomes?: PushOutcomes;
+}
+
+/** The group a push addresses, built only when needed (the router's common lane defers it). */
+export interface PushTarget {
+  key: string;
+  readonly group: GroupingKey;
 }
 
 /** How a push ended: the upstream that answered ("none" when dyshard did) and the status. */
@@ -48,7 +58,8 @@ export class Forwarder {
   ) {}
 
   /** Forwards the push; resolves to the upstream that answered ("none" when dyshard answered) and the status. */
-  async forward(req: IncomingMessage, res: ServerResponse, key: string): Promise<Outcome> {
+  async forward(req: IncomingMessage, res: ServerResponse, push: PushTarget): Promise<Outcome> {
+    const key = push.key;
     // One async frame for the whole push (each await costs a tick): gate, owner, body, send.
     const { gate, afterPush } = this.hooks;
     let batch: Batch | undefined;
@@ -69,7 +80,7 @@ export class Forwarder {
         throw err;
       }
       // Reading a large body takes a while: ask the ring again only if it changed meanwhile.
-      const outcome = await this.send(req, res, key, body, this.cluster.ring === ring ? owner : this.cluster.owner(key));
+      const outcome = await this.send(req, res, push, body, this.cluster.ring === ring ? owner : this.cluster.owner(key));
       if (afterPush && outcome.status >= 200 && outcome.status < 300) afterPush(key, req.method as string, req.url as string);
       return outcome;
     } finally {
@@ -78,17 +89,24 @@ export class Forwarder {
     }
   }
 
-  private async send(req: IncomingMessage, res: ServerResponse, key: string, body: PushBody, first: Member | undefined): Promise<Outcome> {
+  private async send(req: IncomingMessage, res: ServerResponse, push: PushTarget, body: PushBody, first: Member | undefined): Promise<Outcome> {
+    const key = push.key;
     const headers = forwardableRawHeaders(req.rawHeaders);
+    const outcomes = this.hooks.outcomes;
     for (let attempt = 0; ; attempt++) {
       // The first owner was found before the body was read; a retry asks the ring again.
       const owner = attempt === 0 ? first : this.cluster.owner(key);
       if (owner === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));
       const result = await this.engine.forward(owner.url, { method: req.method as string, target: req.url as string, headers, body: body.held ? body.bytes : body.stream }, res);
-      if (result.relayed) return { upstream: owner.url, status: result.status };
+      if (result.relayed) {
+        if (outcomes && outcomes.size > 0 && result.status < 300 && result.status >= 200) outcomes.acknowledged(ledgerKeyOf(push.group), owner.slot, Date.now());
+        return { upstream: owner.url, status: result.status };
+      }
 
       const { error } = result;
       if (error instanceof BodyTooLargeError) return answer(res, 413, error.message, true);
+      // Sent but not answered: the owner may still apply it, late (see src/handover/push-ledger.ts).
+      if (outcomes && mayHaveArrived(error)) outcomes.unacknowledged(ledgerKeyOf(push.group), owner.slot, Date.now());
       if (res.destroyed) return { upstream: owner.url, status: 499 }; // the client went away
       if (isTimeout(error)) return answer(res, 504, `upstream ${owner.url} did not answer within ${this.opts.upstreamTimeoutMs}ms`, false, owner.url);
       if (!isConnectionFailure(error)) {
@@ -103,6 +121,12 @@ export class Forwarder {
       this.metrics.retries.inc({ upstream: owner.url });
     }
   }
+}
+
+/** Anything but a refused connection: the request, or part of it, may have reached the upstream. */
+function mayHaveArrived(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } } | undefined;
+  return (e?.code ?? e?.cause?.code) !== "ECONNREFUSED";
 }
 
 function isTimeout(err: unknown): boolean {

@@ -10,6 +10,7 @@ import { createConsulClient } from "../discovery/consul-client.js";
 import { startDiscovery, type Discovery } from "../discovery/discovery.js";
 import { GroupGate, type MoveGate } from "../handover/gate.js";
 import { handoverFromConfig } from "../handover/from-config.js";
+import { PushLedger } from "../handover/push-ledger.js";
 import type { Handover, RunReport } from "../handover/handover.js";
 import { createLogger, type Logger } from "../log.js";
 import { Cluster } from "../membership/cluster.js";
@@ -44,11 +45,16 @@ export async function newCluster(config: Config): Promise<Cluster> {
   return new Cluster(config.discovery.type === "consul" ? [] : config.upstreams, await loadHash64());
 }
 
+/** The pushes a dyshard could not acknowledge, as the handover consults them. */
+export function newLedger(config: Config): PushLedger {
+  return new PushLedger({ keepMs: config.handover.recentWindowMs, maxGroups: 100_000 });
+}
+
 /** The control plane: health checks, discovery, the handover. `gate` holds pushes during moves. */
-export async function startControl(config: Config, cluster: Cluster, registry: Registry, log: Logger, boundPort: number, gate: MoveGate) {
+export async function startControl(config: Config, cluster: Cluster, registry: Registry, log: Logger, boundPort: number, gate: MoveGate, ledger: PushLedger) {
   const checker = new HealthChecker(cluster, config.health);
   const consul = config.discovery.type === "consul" ? await createConsulClient(config.discovery.consul) : undefined;
-  const handover = handoverFromConfig(config, cluster, registry, log, { consul, gate, who: "dyshard handover" });
+  const handover = handoverFromConfig(config, cluster, registry, log, { consul, gate, ledger, who: "dyshard handover" });
   cluster.on("change", ({ member, healthy, reason }) => {
     log.warn({ upstream: member.url, slot: member.slot, healthy, reason, healthy_members: cluster.healthyCount() }, healthy ? "upstream up" : "upstream down");
   });
@@ -105,14 +111,15 @@ export async function startApp(config: Config, log: Logger = createLogger(config
   const cluster = await newCluster(config);
   const metrics = createMetrics(cluster);
   const gate = new GroupGate();
+  const ledger = newLedger(config);
   // The handover exists before the listener (pushes call into it), but starts once the port is known.
   let control: Awaited<ReturnType<typeof startControl>> | undefined;
-  const hooks: PushHooks = { gate, afterPush: (key, method, target) => control?.handover.afterPush(key, method, target) };
+  const hooks: PushHooks = { gate, outcomes: ledger, afterPush: (key, method, target) => control?.handover.afterPush(key, method, target) };
   const data = await startDataPlane(config, cluster, metrics, log, hooks, {
     rebalance: (dryRun) => (control ? control.handover.run({ dryRun }) : Promise.reject(new Error("dyshard is still starting"))),
     metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
   });
-  control = await startControl(config, cluster, metrics.registry, log, data.port, gate);
+  control = await startControl(config, cluster, metrics.registry, log, data.port, gate, ledger);
   log.info({ listen: data.listen, mode: config.mode, engine: data.engine.name, shard_by: config.shardBy, upstreams: cluster.active().map((m) => `${m.slot}=${m.url}`) }, "dyshard listening");
 
   let stopping: Promise<void> | undefined;

@@ -69,7 +69,7 @@ function handle(deps: ListenerDeps, req: IncomingMessage, res: ServerResponse): 
 
   const started = performance.now();
   const done = (outcome: Outcome) => metrics.observe(method, outcome.status, outcome.upstream, (performance.now() - started) / 1000);
-  if (r.kind === "push" && config.mode === "proxy") return deps.forwarder.forward(req, res, r.key).then(done);
+  if (r.kind === "push" && config.mode === "proxy") return deps.forwarder.forward(req, res, r).then(done);
   if (r.kind === "answer") {
     res.writeHead(r.status, r.headers).end(r.body);
     return void done({ upstream: "none", status: r.status });

@@ -13,7 +13,8 @@ import type { Logger } from "../log.js";
 import type { Cluster, MemberSpec } from "../membership/cluster.js";
 import { controlMetrics, dataMetrics } from "../metrics.js";
 import { PushgatewayClient } from "../pushgateway/client.js";
-import { checkUpstreams, newCluster, startControl, startDataPlane } from "./app.js";
+import { checkUpstreams, newCluster, newLedger, startControl, startDataPlane } from "./app.js";
+import { WorkerOutcomes, type OutcomeReport } from "./worker-outcomes.js";
 
 interface MemberState {
   slot: number;
@@ -27,7 +28,9 @@ type ToWorker =
   | { t: "members"; members: MemberState[] }
   | { t: "gate-close"; id: number; keys: string[] }
   | { t: "gate-open"; id: number }
-  | { t: "reply"; id: number; ok: boolean; value: unknown };
+  | { t: "reply"; id: number; ok: boolean; value: unknown }
+  | { t: "follow"; groups: string[] }
+  | { t: "unfollow"; group: string };
 
 type ToPrimary =
   | { t: "hello" }
@@ -35,7 +38,8 @@ type ToPrimary =
   | { t: "gate-closed"; id: number }
   | { t: "rebalance"; id: number; dryRun: boolean }
   | { t: "metrics"; id: number }
-  | { t: "deleted" };
+  | { t: "deleted" }
+  | OutcomeReport;
 
 export async function startPrimary(config: Config, workers: number, log: Logger): Promise<{ stop(): Promise<void> }> {
   checkUpstreams(config);
@@ -47,6 +51,8 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
   const send = (w: Worker, msg: ToWorker) => w.isConnected() && w.send(msg);
   const all = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
   members.on("ring", () => all().forEach((w) => send(w, { t: "members", members: states() })));
+  const ledger = newLedger(config);
+  ledger.onForget = (group) => all().forEach((w) => send(w, { t: "unfollow", group }));
 
   // The handover's gate spans the workers: a move waits until every worker holds the pushes of its groups.
   let nextId = 0;
@@ -72,7 +78,14 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
   let stopping = false;
   const fork = () => cluster.fork({ DYSHARD_WORKER: "1" });
   cluster.on("message", (w: Worker, msg: ToPrimary) => {
-    if (msg.t === "hello") send(w, { t: "members", members: states() });
+    if (msg.t === "hello") {
+      send(w, { t: "members", members: states() });
+      if (ledger.size > 0) send(w, { t: "follow", groups: ledger.groups() });
+    } else if (msg.t === "unacked") {
+      const followed = ledger.has(msg.group);
+      ledger.unacknowledged(msg.group, msg.slot, msg.at);
+      if (!followed) all().forEach((o) => o !== w && send(o, { t: "follow", groups: [msg.group] }));
+    } else if (msg.t === "acked") ledger.acknowledged(msg.group, msg.slot, msg.at);
     else if (msg.t === "deleted") control.handover.countPushDelete();
     else if (msg.t === "down") {
       if (members.members[msg.slot]?.url === msg.url) members.setHealth(msg.slot, false, msg.reason);
@@ -98,7 +111,7 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
     fork();
   });
 
-  const control = await startControl(config, members, registry, log, config.listen.port, gate);
+  const control = await startControl(config, members, registry, log, config.listen.port, gate, ledger);
   for (let i = 0; i < workers; i++) fork();
   log.info({ listen: `${config.listen.host}:${config.listen.port}`, workers, mode: config.mode, engine: config.engine, upstreams: members.active().map((m) => `${m.slot}=${m.url}`) }, "dyshard listening");
 
@@ -127,6 +140,7 @@ export async function startWorker(config: Config, log: Logger): Promise<{ stop()
   new AggregatorRegistry(); // answers the primary's requests for this worker's metrics
   AggregatorRegistry.setRegistries([metrics.registry]);
   const gate = new GroupGate();
+  const outcomes = new WorkerOutcomes((msg) => process.send?.(msg satisfies ToPrimary));
   const reopen = new Map<number, () => void>();
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let nextId = 0;
@@ -151,7 +165,9 @@ export async function startWorker(config: Config, log: Logger): Promise<{ stop()
     } else if (msg.t === "gate-open") {
       reopen.get(msg.id)?.();
       reopen.delete(msg.id);
-    } else if (msg.t === "reply") {
+    } else if (msg.t === "follow") outcomes.follow(msg.groups);
+    else if (msg.t === "unfollow") outcomes.unfollow(msg.group);
+    else if (msg.t === "reply") {
       const p = pending.get(msg.id);
       pending.delete(msg.id);
       if (msg.ok) p?.resolve(msg.value);
@@ -167,7 +183,7 @@ export async function startWorker(config: Config, log: Logger): Promise<{ stop()
 
   const client = new PushgatewayClient({ timeoutMs: config.limits.upstreamTimeoutMs, maxInventoryBytes: config.handover.maxInventoryBytes });
   const recent = new RecentOwners(members, client, config.handover.recentWindowMs, log, () => process.send?.({ t: "deleted" } satisfies ToPrimary));
-  const data = await startDataPlane(config, members, metrics, log, { gate, afterPush: (k, m, t) => recent.afterPush(k, m, t) }, {
+  const data = await startDataPlane(config, members, metrics, log, { gate, outcomes, afterPush: (k, m, t) => recent.afterPush(k, m, t) }, {
     rebalance: (dryRun) => ask<RunReport>({ t: "rebalance", dryRun }),
     metrics: async () => ({ contentType: metrics.registry.contentType, text: await ask<string>({ t: "metrics" }) }),
   });
