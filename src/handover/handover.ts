@@ -146,7 +146,7 @@ export class Handover {
   /** A run that acts goes before a dry run, so that the plan shown is the one after it. */
   private startQueued(): void {
     if (this.stopped) return;
-    const dryRun = this.queued.has(false) ? false : true;
+    const dryRun = !this.queued.has(false);
     const q = this.queued.get(dryRun);
     if (!q) return;
     this.queued.delete(dryRun);

@@ -22,6 +22,10 @@ async function inventories(pg: Pushgateway): Promise<number> {
   return Number(/^pushgateway_http_requests_total\{code="200",handler="api\/v1\/metrics",method="get"\} (\d+)$/m.exec(text)?.[1] ?? 0);
 }
 
+async function runsCounted(app: App): Promise<number> {
+  return Number(/^dyshard_handover_runs_total (\d+)$/m.exec(await (await fetch(`${app.url}/metrics`)).text())?.[1]);
+}
+
 const pause = (pg: Pushgateway) => process.kill(pg.pid as number, "SIGSTOP");
 const resume = (pg: Pushgateway) => process.kill(pg.pid as number, "SIGCONT");
 
@@ -57,6 +61,7 @@ describe("handover triggers", () => {
     await waitFor("the start-up run", async () => (await inventories(pgs[1]!)) >= 1);
     await sleep(200);
     const base = await inventories(pgs[1]!);
+    const counted = await runsCounted(app);
     // The first run hangs in the inventory of the paused instance, so every other caller arrives during it.
     pause(pgs[0]!);
     let answers: Promise<Answer[]>;
@@ -80,6 +85,7 @@ describe("handover triggers", () => {
     assert.deepEqual(got.map((a) => a !== "no answer" && a.dry), [false, ...Array(10).fill(false), ...Array(10).fill(true), ...Array.from({ length: 10 }, (_, i) => i % 2 === 0)], "each caller gets a report of its kind");
     assert.equal(runs, 3, "the held run, then one queued run and one queued dry run");
     assert.equal(later, 0, "no run after the callers are answered");
+    assert.equal((await runsCounted(app)) - counted, 2, "dyshard_handover_runs_total counts the runs that act, not the dry one");
     await app.stop();
     app = undefined;
   });

@@ -40,6 +40,7 @@ describe("while starting", () => {
       process.stdout.write(`# SIGTERM during start-up: ${code === "still running" ? "still running after 8 s" : `exited (${code}) in ${ms.toFixed(0)} ms`}\n`);
       assert.notEqual(code, "still running");
       assert.ok(ms < 2500, `exited in ${ms.toFixed(0)} ms`);
+      assert.match(d.output(), /took longer than the shutdown timeout/);
     } finally {
       await d.stop("SIGKILL");
     }
