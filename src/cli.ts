@@ -48,6 +48,9 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** What the stop steps may take beyond --shutdown-timeout (closing pools, logging) before the process exits anyway. */
+const SHUTDOWN_MARGIN_MS = 1000;
+
 settingsOptions(program.command("serve").description("route pushes to the Pushgateways")).action(async (opts: Record<string, unknown>) => {
   const config = configFrom(opts);
   const log = createLogger(config.logLevel);
@@ -60,6 +63,12 @@ settingsOptions(program.command("serve").description("route pushes to the Pushga
   let signals = 0;
   const shutdown = async (signal: string) => {
     if (signals++ > 0) process.exit(1); // a second signal: stop waiting
+    // The stop steps are bounded by the shutdown timeout; whatever still hangs after it (a stopped
+    // upstream that holds a pool's close, Consul) must not keep the process alive.
+    setTimeout(() => {
+      log.error({ shutdown_timeout_ms: config.limits.shutdownTimeoutMs }, "stopping took longer than the shutdown timeout; exiting now");
+      process.exit(1);
+    }, config.limits.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS).unref();
     const app = await starting;
     if (cluster.isPrimary) log.info({ signal }, "shutting down: no new connections, letting in-flight requests finish");
     await app.stop();

@@ -33,6 +33,7 @@ export function handoverFromConfig(config: Config, cluster: Cluster, registry: R
     intervalMs: setup.once ? 0 : h.rebalanceIntervalMs,
     recentMs: setup.once ? 0 : h.recentWindowMs,
     timeoutMs: config.limits.upstreamTimeoutMs,
+    shutdownTimeoutMs: config.limits.shutdownTimeoutMs,
     shardBy: config.shardBy,
   };
   return new Handover(cluster, registry, log, options, setup.gate, lock, setup.ledger);

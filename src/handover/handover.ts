@@ -9,8 +9,10 @@ import { routingKey } from "../pushgateway/grouping-key.js";
 import type { ApiGroup } from "../pushgateway/exposition.js";
 import { pushTimeSeconds } from "../pushgateway/exposition.js";
 import { PushgatewayClient } from "../pushgateway/client.js";
+import { UnavailableError } from "../unavailable-error.js";
 import type { Cluster } from "../membership/cluster.js";
 import { RecentOwners } from "./recent-owners.js";
+import { QueuedRun } from "./queued-run.js";
 import { executePlan, families, type StepResult } from "./executor.js";
 import type { MoveGate } from "./gate.js";
 import { mapLimit } from "./limit.js";
@@ -28,6 +30,8 @@ export interface HandoverOptions {
   /** How long after an owner change a push also deletes the group's copy at the previous owner. */
   recentMs: number;
   shardBy: ShardBy;
+  /** How long stop() waits for a run in progress before it cuts the run's requests (--shutdown-timeout). */
+  shutdownTimeoutMs: number;
 }
 
 export interface HandoverLock {
@@ -56,7 +60,9 @@ export class Handover {
   private readonly client: PushgatewayClient;
   private readonly m;
   private running: Promise<RunReport> | undefined;
-  private again = false;
+  /** The one run of each kind waiting for the run in progress; every caller meanwhile shares it. */
+  private readonly queued = new Map<boolean, QueuedRun>();
+  private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
   private readonly recent: RecentOwners;
@@ -79,6 +85,7 @@ export class Handover {
       failed: new Counter({ name: "dyshard_handover_groups_failed_total", help: "Handover steps that failed (the stale copy is kept; the next run retries).", registers }),
       misplaced: new Gauge({ name: "dyshard_handover_misplaced_groups", help: "Groups found on an instance that does not own them, in the last run.", registers }),
       lastRun: new Gauge({ name: "dyshard_handover_last_run_timestamp_seconds", help: "Unix time the last handover run ended.", registers }),
+      runs: new Counter({ name: "dyshard_handover_runs_total", help: "Handover runs carried out (dry runs and runs left to the holder of the Consul lock not counted).", registers }),
       lastDuration: new Gauge({ name: "dyshard_handover_last_run_duration_seconds", help: "Duration of the last handover run.", registers }),
     };
     this.recent = new RecentOwners(cluster, this.client, opts.recentMs, log, () => this.countPushDelete());
@@ -100,29 +107,53 @@ export class Handover {
     this.settleTimer.unref();
   }
 
+  /** Queued runs never start; a run in progress gets the shutdown timeout, then its requests are cut. */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.settleTimer);
-    await this.running?.catch(() => {});
+    for (const q of this.queued.values()) q.reject(new UnavailableError("dyshard is stopping: the handover run was not started"));
+    this.queued.clear();
+    const finished = await settlesWithin(this.running, this.opts.shutdownTimeoutMs);
+    if (finished) await this.client.close();
+    else {
+      this.log.warn({ shutdown_timeout_ms: this.opts.shutdownTimeoutMs }, "stopping: abandoning the handover run in progress (the next run redoes its work)");
+      await this.client.destroy();
+    }
     await this.lock?.release();
-    await this.client.close();
   }
 
-  /** One run; a trigger during a run queues one more run after it (dry runs just wait for it). */
+  /**
+   * One run. A caller arriving during a run shares the one run queued after it (one per kind:
+   * dry runs plan, others act), so any number of triggers cost at most two runs more, and each
+   * caller gets the report of a run that started after it asked.
+   */
   run(opts: { dryRun?: boolean } = {}): Promise<RunReport> {
-    if (this.running) {
-      if (!opts.dryRun) this.again = true;
-      return this.running.then(() => this.run(opts));
-    }
-    const run = this.runOnce(opts.dryRun ?? false).finally(() => {
+    const dryRun = opts.dryRun ?? false;
+    if (this.stopped) return Promise.reject(new UnavailableError("dyshard is stopping"));
+    if (!this.running) return this.begin(dryRun);
+    let q = this.queued.get(dryRun);
+    if (!q) this.queued.set(dryRun, (q = new QueuedRun()));
+    return q.promise;
+  }
+
+  private begin(dryRun: boolean): Promise<RunReport> {
+    const run = this.runOnce(dryRun).finally(() => {
       this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        void this.run().catch(() => {});
-      }
+      this.startQueued();
     });
     this.running = run;
     return run;
+  }
+
+  /** A run that acts goes before a dry run, so that the plan shown is the one after it. */
+  private startQueued(): void {
+    if (this.stopped) return;
+    const dryRun = !this.queued.has(false);
+    const q = this.queued.get(dryRun);
+    if (!q) return;
+    this.queued.delete(dryRun);
+    q.resolve(this.begin(dryRun));
   }
 
   /** A stale copy deleted right after a push (here, or by a worker with --workers). */
@@ -190,6 +221,7 @@ export class Handover {
       this.m.deleted.inc({ via: "sweep" }, report.deleted);
       this.m.failed.inc(report.failed);
       this.m.misplaced.set(report.misplaced);
+      this.m.runs.inc();
       this.m.lastRun.set(Date.now() / 1000);
       this.m.lastDuration.set(report.duration_ms / 1000);
       if (report.misplaced || report.errors.length) {
@@ -197,6 +229,18 @@ export class Handover {
       }
     }
     return report;
+  }
+}
+
+/** Whether `p` settles within `ms` (true when there is nothing to wait for). */
+async function settlesWithin(p: Promise<unknown> | undefined, ms: number): Promise<boolean> {
+  if (!p) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

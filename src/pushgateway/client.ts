@@ -52,4 +52,9 @@ export class PushgatewayClient {
   async close(): Promise<void> {
     await this.agent.close();
   }
+
+  /** Cuts every request in flight (they reject at once), for a stop that cannot wait for them. */
+  async destroy(): Promise<void> {
+    await this.agent.destroy();
+  }
 }

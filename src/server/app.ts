@@ -19,6 +19,7 @@ import { createMetrics, type Metrics } from "../metrics.js";
 import type { Engine } from "../proxy/engine.js";
 import { Forwarder, type PushHooks } from "../proxy/forwarder.js";
 import { loadHash64 } from "../ring/hash.js";
+import { UnavailableError } from "../unavailable-error.js";
 import { createListener } from "./listener.js";
 
 export interface App {
@@ -116,7 +117,7 @@ export async function startApp(config: Config, log: Logger = createLogger(config
   let control: Awaited<ReturnType<typeof startControl>> | undefined;
   const hooks: PushHooks = { gate, outcomes: ledger, afterPush: (key, method, target) => control?.handover.afterPush(key, method, target) };
   const data = await startDataPlane(config, cluster, metrics, log, hooks, {
-    rebalance: (dryRun) => (control ? control.handover.run({ dryRun }) : Promise.reject(new Error("dyshard is still starting"))),
+    rebalance: (dryRun) => (control ? control.handover.run({ dryRun }) : Promise.reject(new UnavailableError("dyshard is still starting; try again in a moment"))),
     metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
   });
   control = await startControl(config, cluster, metrics.registry, log, data.port, gate, ledger);
@@ -125,8 +126,9 @@ export async function startApp(config: Config, log: Logger = createLogger(config
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      await control?.stop();
-      await data.stop();
+      // Side by side, so that both fit in one --shutdown-timeout: a hung handover run does not
+      // delay the drain of pushes, nor the other way round.
+      await Promise.all([control?.stop(), data.stop()]);
       log.info("dyshard stopped");
     })());
   return { config, cluster, metrics, server: data.server, log, url: data.url, handover: control.handover, stop };

@@ -6,6 +6,7 @@ import type { Cluster } from "../membership/cluster.js";
 import type { Metrics } from "../metrics.js";
 import { answer, noHealthyUpstream, type Forwarder, type Outcome } from "../proxy/forwarder.js";
 import { route } from "../router/route.js";
+import { UnavailableError } from "../unavailable-error.js";
 import type { DataPlaneHandlers } from "./app.js";
 import { GET_ALLOW, isGetOnlyPath, onClientError, onConnect } from "./raw-answers.js";
 
@@ -118,7 +119,11 @@ async function ownEndpoint(deps: ListenerDeps, method: string, target: string, r
       return;
     }
     const dryRun = /[?&]dry_run=(1|true)\b/.test(target);
-    const report = await deps.handlers.rebalance(dryRun);
+    const report = await deps.handlers.rebalance(dryRun).catch((err: unknown) => {
+      if (!(err instanceof UnavailableError)) throw err;
+      res.writeHead(503, { "content-type": "text/plain; charset=utf-8" }).end(`${err.message}\n`);
+    });
+    if (!report) return;
     res.writeHead(report.failed > 0 || report.errors.length > 0 ? 500 : 200, { "content-type": "application/json" }).end(JSON.stringify(report, null, 2) + "\n");
     return;
   }

@@ -54,23 +54,35 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
   const ledger = newLedger(config);
   ledger.onForget = (group) => all().forEach((w) => send(w, { t: "unfollow", group }));
 
-  // The handover's gate spans the workers: a move waits until every worker holds the pushes of its groups.
+  // The handover's gate spans the workers: a move waits until every serving worker holds the
+  // pushes of its groups. A live worker acknowledges within the upstream timeout (its pushes in
+  // flight end by then), so one that takes longer is hung and the move goes on without it; a
+  // worker that exits releases its acknowledgements at once.
+  const ackTimeoutMs = config.limits.upstreamTimeoutMs + 1000;
   let nextId = 0;
-  const closing = new Map<string, () => void>(); // `${move id}:${worker id}` → its acknowledgement
+  const serving = new Set<Worker>(); // said hello: it has its message handler and may serve pushes
+  const acks = new Map<Worker, Map<number, () => void>>(); // worker → move id → its acknowledgement
+  const acknowledged = (w: Worker, id: number, keys: string[]) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        log.warn({ worker: w.process.pid, timeout_ms: ackTimeoutMs }, "a worker did not acknowledge the handover's hold on pushes in time; moving without it");
+        done();
+      }, ackTimeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        acks.get(w)?.delete(id);
+        resolve();
+      };
+      const mine = acks.get(w) ?? new Map<number, () => void>();
+      acks.set(w, mine.set(id, done));
+      send(w, { t: "gate-close", id, keys });
+    });
   const gate = {
     async close(keys: Iterable<string>) {
       const id = ++nextId;
       const list = [...keys];
-      const targets = all();
-      await Promise.all(
-        targets.map(
-          (w) =>
-            new Promise<void>((resolve) => {
-              closing.set(`${id}:${w.id}`, resolve);
-              send(w, { t: "gate-close", id, keys: list });
-            }),
-        ),
-      );
+      const targets = [...serving];
+      await Promise.all(targets.map((w) => acknowledged(w, id, list)));
       return () => targets.forEach((w) => send(w, { t: "gate-open", id }));
     },
   };
@@ -79,6 +91,7 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
   const fork = () => cluster.fork({ DYSHARD_WORKER: "1" });
   cluster.on("message", (w: Worker, msg: ToPrimary) => {
     if (msg.t === "hello") {
+      serving.add(w);
       send(w, { t: "members", members: states() });
       if (ledger.size > 0) send(w, { t: "follow", groups: ledger.groups() });
     } else if (msg.t === "unacked") {
@@ -89,10 +102,7 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
     else if (msg.t === "deleted") control.handover.countPushDelete();
     else if (msg.t === "down") {
       if (members.members[msg.slot]?.url === msg.url) members.setHealth(msg.slot, false, msg.reason);
-    } else if (msg.t === "gate-closed") {
-      closing.get(`${msg.id}:${w.id}`)?.();
-      closing.delete(`${msg.id}:${w.id}`);
-    }
+    } else if (msg.t === "gate-closed") acks.get(w)?.get(msg.id)?.();
     else if (msg.t === "rebalance") {
       control.handover.run({ dryRun: msg.dryRun }).then(
         (value) => send(w, { t: "reply", id: msg.id, ok: true, value }),
@@ -106,6 +116,9 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
     }
   });
   cluster.on("exit", (w, code, signal) => {
+    serving.delete(w);
+    [...(acks.get(w)?.values() ?? [])].forEach((done) => done()); // it holds no push any more
+    acks.delete(w);
     if (stopping) return;
     log.error({ worker: w.process.pid, code, signal }, "worker died; starting another");
     fork();
@@ -118,7 +131,8 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
   return {
     async stop() {
       stopping = true;
-      await control.stop();
+      // Side by side, so that the workers' drain and the handover's stop fit in one --shutdown-timeout.
+      const controlStopped = control.stop();
       await Promise.all(
         all().map(
           (w) =>
@@ -128,6 +142,7 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
             }),
         ),
       );
+      await controlStopped;
       log.info("dyshard stopped");
     },
   };
@@ -142,6 +157,7 @@ export async function startWorker(config: Config, log: Logger): Promise<{ stop()
   const gate = new GroupGate();
   const outcomes = new WorkerOutcomes((msg) => process.send?.(msg satisfies ToPrimary));
   const reopen = new Map<number, () => void>();
+  const openedEarly = new Set<number>(); // reopened before this worker held them: the primary gave up waiting
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let nextId = 0;
   const ask = <T>(msg: { t: "rebalance"; dryRun: boolean } | { t: "metrics" }): Promise<T> =>
@@ -159,11 +175,14 @@ export async function startWorker(config: Config, log: Logger): Promise<{ stop()
       first();
     } else if (msg.t === "gate-close") {
       void gate.close(msg.keys).then((open) => {
+        if (openedEarly.delete(msg.id)) return open();
         reopen.set(msg.id, open);
         process.send?.({ t: "gate-closed", id: msg.id } satisfies ToPrimary);
       });
     } else if (msg.t === "gate-open") {
-      reopen.get(msg.id)?.();
+      const open = reopen.get(msg.id);
+      if (open) open();
+      else openedEarly.add(msg.id);
       reopen.delete(msg.id);
     } else if (msg.t === "follow") outcomes.follow(msg.groups);
     else if (msg.t === "unfollow") outcomes.unfollow(msg.group);
