@@ -123,7 +123,7 @@ export class Forwarder {
       this.cluster.setHealth(owner.slot, false, `connection failed: ${errorText(error)}`);
       const streamed = body.kind === "streamed";
       if (streamed || attempt + 1 >= this.cluster.active().length) {
-        return answer(res, 502, `upstream ${owner.url} failed: ${errorText(error)}${streamed ? " (body streamed, the spool being full: not retried)" : ""}`, false, owner.url);
+        return answer(res, 502, `upstream ${owner.url} failed: ${errorText(error)}${streamed ? " (body streamed, no room in the spool: not retried)" : ""}`, false, owner.url);
       }
       this.metrics.retries.inc({ upstream: owner.url });
     }
