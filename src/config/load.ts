@@ -2,6 +2,7 @@
 // Precedence: flags over environment over file over defaults.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { fileSchema, type Config, type RawConfig, type UpstreamConfig } from "./schema.js";
 
 export interface Setting {
@@ -26,6 +27,9 @@ export const SETTINGS: Setting[] = [
   { path: "health.fall", flag: "--health-fall <n>", env: "DYSHARD_HEALTH_FALL", description: "failing checks before an upstream is down (default 3)" },
   { path: "limits.max_body", flag: "--max-body <size>", env: "DYSHARD_MAX_BODY", description: "largest push body accepted, else 413 (default 64MiB)" },
   { path: "limits.retry_body", flag: "--retry-body <size>", env: "DYSHARD_RETRY_BODY", description: "bodies up to this size are held and retried on failover (default 1MiB)" },
+  { path: "limits.spool_dir", flag: "--spool-dir <dir>", env: "DYSHARD_SPOOL_DIR", description: "where bodies over --retry-body wait on disk until complete (default: the system's temporary directory)" },
+  { path: "limits.max_spool", flag: "--max-spool <size>", env: "DYSHARD_MAX_SPOOL", description: "disk all spooled bodies may take together; past it bodies stream, not retried (default 1GiB; 0 turns spooling off)" },
+  { path: "limits.client_body_timeout", flag: "--client-body-timeout <duration>", env: "DYSHARD_CLIENT_BODY_TIMEOUT", description: "longest wait between two reads of a push body, else 408 (default 60s; 0 turns it off)" },
   { path: "limits.upstream_timeout", flag: "--upstream-timeout <duration>", env: "DYSHARD_UPSTREAM_TIMEOUT", description: "upstream answer timeout, else 504 (default 30s)" },
   { path: "limits.client_header_timeout", flag: "--client-header-timeout <duration>", env: "DYSHARD_CLIENT_HEADER_TIMEOUT", description: "time a client has to send its headers (default 10s)" },
   { path: "limits.client_idle_timeout", flag: "--client-idle-timeout <duration>", env: "DYSHARD_CLIENT_IDLE_TIMEOUT", description: "idle keep-alive connections close after this (default 60s)" },
@@ -94,6 +98,9 @@ export function loadConfig({ file, env = {}, flags = {} }: LoadOptions): Config 
     limits: {
       maxBodyBytes: c.limits.max_body,
       retryBodyBytes: c.limits.retry_body,
+      spoolDir: c.limits.spool_dir || tmpdir(),
+      maxSpoolBytes: c.limits.max_spool,
+      clientBodyTimeoutMs: c.limits.client_body_timeout,
       upstreamTimeoutMs: c.limits.upstream_timeout,
       clientHeaderTimeoutMs: c.limits.client_header_timeout,
       clientIdleTimeoutMs: c.limits.client_idle_timeout,

@@ -105,6 +105,10 @@ export const fileSchema = z
       .object({
         max_body: size("64MiB"),
         retry_body: size("1MiB"),
+        /** "": the system's temporary directory. */
+        spool_dir: z.string().default(""),
+        max_spool: size("1GiB"),
+        client_body_timeout: duration("60s"),
         upstream_timeout: duration("30s"),
         client_header_timeout: duration("10s"),
         client_idle_timeout: duration("60s"),
@@ -152,6 +156,12 @@ export interface Config {
   limits: {
     maxBodyBytes: number;
     retryBodyBytes: number;
+    /** Bodies over retryBodyBytes are spooled in a folder of dyshard's own here. */
+    spoolDir: string;
+    /** 0: no spooling. */
+    maxSpoolBytes: number;
+    /** 0: no body-read timeout. */
+    clientBodyTimeoutMs: number;
     upstreamTimeoutMs: number;
     clientHeaderTimeoutMs: number;
     clientIdleTimeoutMs: number;

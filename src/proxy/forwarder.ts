@@ -1,12 +1,19 @@
-// Sends a push to its owner and relays the answer. A body small enough to be held is sent again
-// to the next owner when its first owner refuses or drops the connection before answering (pushes
-// are idempotent: PUT and POST replace, DELETE deletes), so a dying instance costs the client nothing.
+// Sends a push to its owner and relays the answer. The body is read first, held in memory or
+// spooled to disk (src/proxy/body-reader.ts), and sent again to the next owner when its first owner
+// refuses or drops the connection before answering (pushes are idempotent: PUT and POST replace,
+// DELETE deletes), so a dying instance costs the client nothing. Only a body streamed because the
+// spool was full cannot be sent again.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { Cluster, Member } from "../membership/cluster.js";
 import { errorText } from "../errors.js";
 import type { Metrics } from "../metrics.js";
-import { BodyTooLargeError, HoldBudget, readPushBody, type PushBody } from "./body.js";
+import { BodyTimeoutError, BodyTooLargeError, type BodyPlaces, type PushBody } from "./body.js";
+import { readPushBody } from "./body-reader.js";
+import { BodyWatch } from "./body-watch.js";
+import { Budget } from "./budget.js";
+import type { Spool } from "./spool.js";
 import { TIMEOUT_CODE, isConnectionFailure, type Engine } from "./engine.js";
 import { forwardableRawHeaders } from "./headers.js";
 import type { Batch, GroupGate } from "../handover/gate.js";
@@ -38,15 +45,17 @@ export interface Outcome {
 export interface ForwarderOptions {
   retryBodyBytes: number;
   maxBodyBytes: number;
+  /** 0: none. */
+  clientBodyTimeoutMs: number;
   /** Enforced by the engine; named here for the 504 message. */
   upstreamTimeoutMs: number;
 }
 
-/** All held push bodies together stay under this; beyond it bodies stream. */
+/** All held push bodies together stay under this; beyond it bodies are spooled. */
 const HOLD_BUDGET_BYTES = 32 * 1024 * 1024;
 
 export class Forwarder {
-  private readonly budget = new HoldBudget(HOLD_BUDGET_BYTES);
+  private readonly places: BodyPlaces;
 
   constructor(
     private readonly cluster: Cluster,
@@ -54,8 +63,17 @@ export class Forwarder {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly opts: ForwarderOptions,
+    spool: Spool,
     private readonly hooks: PushHooks = {},
-  ) {}
+  ) {
+    this.places = { holdBytes: opts.retryBodyBytes, maxBytes: opts.maxBodyBytes, memory: new Budget(HOLD_BUDGET_BYTES), spool, watch: new BodyWatch(opts.clientBodyTimeoutMs) };
+  }
+
+  /** Once the listener is closed: stops the body watch and deletes what is left in the spool. */
+  async close(): Promise<void> {
+    this.places.watch.stop();
+    await this.places.spool.close();
+  }
 
   /** Forwards the push; resolves to the upstream that answered ("none" when dyshard answered) and the status. */
   async forward(req: IncomingMessage, res: ServerResponse, push: PushTarget): Promise<Outcome> {
@@ -73,9 +91,10 @@ export class Forwarder {
       const owner = this.cluster.owner(key); // before reading the body: with no owner, answer at once
       if (owner === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));
       try {
-        body = await readPushBody(req, this.opts.retryBodyBytes, this.opts.maxBodyBytes, this.budget);
+        body = await readPushBody(req, this.places);
       } catch (err) {
         if (err instanceof BodyTooLargeError) return answer(res, 413, err.message, true);
+        if (err instanceof BodyTimeoutError) return answer(res, 408, err.message, true);
         if (res.destroyed || (err as { code?: string }).code === "ECONNABORTED") return { upstream: "none", status: 499 }; // the client went away
         throw err;
       }
@@ -93,11 +112,15 @@ export class Forwarder {
     const key = push.key;
     const headers = forwardableRawHeaders(req.rawHeaders);
     const outcomes = this.hooks.outcomes;
+    // A chunked body, complete on disk, goes on with its length (the engines frame it by that).
+    if (body.kind === "spooled" && !body.declared) headers.push("content-length", String(body.size));
     for (let attempt = 0; ; attempt++) {
       // The first owner was found before the body was read; a retry asks the ring again.
       const owner = attempt === 0 ? first : this.cluster.owner(key);
       if (owner === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));
-      const result = await this.engine.forward(owner.url, { method: req.method as string, target: req.url as string, headers, body: body.held ? body.bytes : body.stream }, res);
+      const payload = body.kind === "held" ? body.bytes : body.kind === "spooled" ? body.open() : body.stream;
+      const result = await this.engine.forward(owner.url, { method: req.method as string, target: req.url as string, headers, body: payload }, res);
+      if (body.kind === "spooled") (payload as Readable).destroy(); // this attempt's file handle
       if (result.relayed) {
         if (outcomes && outcomes.size > 0 && result.status < 300 && result.status >= 200) outcomes.acknowledged(ledgerKeyOf(push.group), owner.slot, Date.now());
         return { upstream: owner.url, status: result.status };
@@ -105,6 +128,7 @@ export class Forwarder {
 
       const { error } = result;
       if (error instanceof BodyTooLargeError) return answer(res, 413, error.message, true);
+      if (error instanceof BodyTimeoutError) return answer(res, 408, error.message, true);
       // Sent but not answered: the owner may still apply it, late (see src/handover/push-ledger.ts).
       if (outcomes && mayHaveArrived(error)) outcomes.unacknowledged(ledgerKeyOf(push.group), owner.slot, Date.now());
       if (res.destroyed) return { upstream: owner.url, status: 499 }; // the client went away
@@ -115,8 +139,9 @@ export class Forwarder {
       }
       // Passive detection: take the owner off the ring now; the active checks bring it back.
       this.cluster.setHealth(owner.slot, false, `connection failed: ${errorText(error)}`);
-      if (!body.held || attempt + 1 >= this.cluster.active().length) {
-        return answer(res, 502, `upstream ${owner.url} failed: ${errorText(error)}${body.held ? "" : " (body too large to retry)"}`, false, owner.url);
+      const streamed = body.kind === "streamed";
+      if (streamed || attempt + 1 >= this.cluster.active().length) {
+        return answer(res, 502, `upstream ${owner.url} failed: ${errorText(error)}${streamed ? " (body streamed, no room in the spool: not retried)" : ""}`, false, owner.url);
       }
       this.metrics.retries.inc({ upstream: owner.url });
     }

@@ -18,6 +18,7 @@ import { HealthChecker } from "../membership/health-checker.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import type { Engine } from "../proxy/engine.js";
 import { Forwarder, type PushHooks } from "../proxy/forwarder.js";
+import { Spool } from "../proxy/spool.js";
 import { loadHash64 } from "../ring/hash.js";
 import { UnavailableError } from "../unavailable-error.js";
 import { createListener } from "./listener.js";
@@ -81,7 +82,9 @@ export interface DataPlaneHandlers {
 /** The data plane: engine, forwarder and listener, on a membership kept up to date by someone else. */
 export async function startDataPlane(config: Config, cluster: Cluster, metrics: Metrics, log: Logger, hooks: PushHooks, handlers: DataPlaneHandlers) {
   const engine = await createEngine(config.engine, config.limits.upstreamTimeoutMs);
-  const forwarder = new Forwarder(cluster, engine, metrics, log, config.limits, hooks);
+  // --max-spool bounds the disk of all processes together: with --workers, each takes its share.
+  const spool = await Spool.open(config.limits.spoolDir, Math.floor(config.limits.maxSpoolBytes / config.workers), log);
+  const forwarder = new Forwarder(cluster, engine, metrics, log, config.limits, spool, hooks);
   const server = createListener({ config, cluster, metrics, forwarder, handlers, log });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -102,6 +105,7 @@ export async function startDataPlane(config: Config, cluster: Cluster, metrics: 
       await Promise.race([closed, deadline]);
       server.closeAllConnections();
       await engine.close();
+      await forwarder.close();
     },
   };
 }

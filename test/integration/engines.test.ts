@@ -10,6 +10,7 @@ import { startDyshard } from "../support/dyshard.js";
 import { freePort } from "../support/ports.js";
 import { push } from "../support/push.js";
 import { Pushgateway } from "../support/pushgateway.js";
+import { exposition } from "../support/raw-upload.js";
 import { Recorder } from "../support/recorder.js";
 
 /** A raw request (node:http keeps the path and headers exactly as given). */
@@ -172,6 +173,14 @@ for (const engine of ["undici", "native", "http-proxy"]) {
         assert.ok((await pg.groups()).some((g) => g.labels.job === `retry${i}`));
         assert.equal(app.cluster.members[0]!.healthy, false);
         assert.match(await app.metrics.registry.getSingleMetricAsString("dyshard_upstream_retries_total"), /dyshard_upstream_retries_total\{upstream="http:\/\/127\.0\.0\.1:\d+"\} 1/);
+        // A body over --retry-body is spooled, so it is sent again too, read from disk once more.
+        app.cluster.setHealth(0, true, "test: looks up again");
+        let j = i + 1;
+        while (app.cluster.owner(`{job="retry${j}"}`)?.url !== closed) j++;
+        const big = exposition("big_retry", 2 * 1024 * 1024).body;
+        const spooled = await raw(app.url, { method: "PUT", path: `/metrics/job/retry${j}`, body: big, headers: { "content-length": big.length } });
+        assert.equal(spooled.status, 200, spooled.body);
+        assert.ok((await pg.groups()).some((g) => g.labels.job === `retry${j}`));
         app.cluster.setHealth(1, false, "test: all down");
         const none = await push(app.url, "/metrics/job/nobody", "n 1\n");
         assert.equal(none.status, 503);

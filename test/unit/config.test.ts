@@ -55,6 +55,18 @@ describe("loadConfig", () => {
     assert.deepEqual(withFlags.upstreams.map((u) => u.url), ["http://e:5"]);
   });
 
+  it("reads the spool and body-timeout settings from file, environment and flags; defaults: the system's temporary directory, 1GiB, 60s", () => {
+    const defaults = loadConfig({ flags: { upstream: ["http://a:1"] } });
+    assert.deepEqual([defaults.limits.spoolDir, defaults.limits.maxSpoolBytes, defaults.limits.clientBodyTimeoutMs], [tmpdir(), 1024 ** 3, 60_000]);
+    const f = file("upstreams: [http://a:1]\nlimits:\n  spool_dir: /var/spool/dyshard\n  max_spool: 2GiB\n  client_body_timeout: 30s\n");
+    const fromFile = loadConfig({ file: f });
+    assert.deepEqual([fromFile.limits.spoolDir, fromFile.limits.maxSpoolBytes, fromFile.limits.clientBodyTimeoutMs], ["/var/spool/dyshard", 2 * 1024 ** 3, 30_000]);
+    const fromEnv = loadConfig({ file: f, env: { DYSHARD_SPOOL_DIR: "/tmp/s", DYSHARD_MAX_SPOOL: "0", DYSHARD_CLIENT_BODY_TIMEOUT: "5s" } });
+    assert.deepEqual([fromEnv.limits.spoolDir, fromEnv.limits.maxSpoolBytes, fromEnv.limits.clientBodyTimeoutMs], ["/tmp/s", 0, 5000]);
+    const fromFlags = loadConfig({ file: f, flags: { spoolDir: "/srv/s", maxSpool: "10MiB", clientBodyTimeout: "1s" } });
+    assert.deepEqual([fromFlags.limits.spoolDir, fromFlags.limits.maxSpoolBytes, fromFlags.limits.clientBodyTimeoutMs], ["/srv/s", 10 * 1024 ** 2, 1000]);
+  });
+
   it("keeps upstream path prefixes and explicit slots; a retired entry stays a tombstone", () => {
     const f = file("upstreams:\n  - url: http://a:1/pg/\n  - url: http://b:2\n    retired: true\n  - url: http://c:3\n    slot: 5\n");
     const c = loadConfig({ file: f });
