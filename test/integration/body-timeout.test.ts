@@ -1,33 +1,23 @@
 // A client that stops sending its body is answered 408 after --client-body-timeout, and stalled
 // uploads cannot take the memory that makes small pushes retryable on failover.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { startDyshard } from "../support/dyshard.js";
+import { pushgatewaysAndSpool } from "../support/spool-fixture.js";
 import { push } from "../support/push.js";
-import { startPushgateways, stopAll, type Pushgateway } from "../support/pushgateway.js";
+import type { Pushgateway } from "../support/pushgateway.js";
 import { RawUpload } from "../support/raw-upload.js";
 
 const sleep = (ms: number) => new Promise<undefined>((r) => setTimeout(() => r(undefined), ms));
 
 describe("client body timeout", () => {
-  let pgs: Pushgateway[];
-  let spoolDir: string;
-  before(async () => {
-    pgs = await startPushgateways(2);
-    spoolDir = mkdtempSync(join(tmpdir(), "dyshard-test-spool-"));
-  });
-  after(async () => {
-    await stopAll(pgs ?? []);
-    if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
-  });
+  const fixture = pushgatewaysAndSpool(2);
 
   for (const engine of ["undici", "native", "http-proxy"]) {
     it(`answers 408 (Connection: close, then closes) within 1 to 2 s to a body that stalls, whether held, spooled or streamed (--client-body-timeout 1s, ${engine})`, async () => {
       // 64 KiB held, 128 KiB spooled; past 128 KiB of spool a body streams.
-      const app = await startDyshard(pgs.map((p) => p.url), { engine, clientBodyTimeout: "1s", retryBody: "64KiB", maxSpool: "128KiB", spoolDir });
+      const app = await startDyshard(fixture.pgs.map((p) => p.url), { engine, clientBodyTimeout: "1s", retryBody: "64KiB", maxSpool: "128KiB", spoolDir: fixture.spoolDir });
       const uploads: RawUpload[] = [];
       try {
         for (const [job, length] of [["held", 1000], ["spooled", 100 * 1024], ["streamed", 1024 * 1024]] as const) {
@@ -55,7 +45,7 @@ describe("client body timeout", () => {
 
   it("still retries a small push on failover beside 32 stalled uploads of 1 MiB (owner SIGKILLed: 200 from the next owner)", async () => {
     // No active checks: only the refused connection tells dyshard the owner is gone.
-    const app = await startDyshard(pgs.map((p) => p.url), { healthInterval: "60s", spoolDir });
+    const app = await startDyshard(fixture.pgs.map((p) => p.url), { healthInterval: "60s", spoolDir: fixture.spoolDir });
     const stalled: RawUpload[] = [];
     try {
       for (let i = 0; i < 32; i++) {
@@ -64,7 +54,7 @@ describe("client body timeout", () => {
         stalled.push(u);
       }
       await sleep(300); // dyshard has read every head and its first byte
-      const [dead, next] = pgs as [Pushgateway, Pushgateway];
+      const [dead, next] = fixture.pgs as [Pushgateway, Pushgateway];
       let i = 0;
       while (app.cluster.owner(`{job="victim${i}"}`)?.url !== dead.url) i++;
       await dead.kill();
