@@ -5,7 +5,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { routingKey } from "../../src/pushgateway/grouping-key.js";
-import { startDyshard } from "../support/dyshard.js";
+import { loadHash64 } from "../../src/ring/hash.js";
+import { Ring } from "../../src/ring/ring.js";
+import { spawnDyshard, startDyshard } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
 import { push } from "../support/push.js";
 import { startPushgateways, stopAll, type Pushgateway, type PushgatewayGroup } from "../support/pushgateway.js";
@@ -19,13 +21,39 @@ function valueOf(g: PushgatewayGroup): string | undefined {
   return (g.v as { metrics: { value: string }[] } | undefined)?.metrics[0]?.value;
 }
 
-describe("unacknowledged pushes after an instance hangs", () => {
+/** dyshard as the test sees it: where pushes go, and whether it has a slot on its ring. */
+interface Front {
+  url: string;
+  healthy(slot: number): Promise<boolean>;
+  stop(): Promise<unknown>;
+}
+
+const FLAGS = { upstreamTimeout: "2s", healthInterval: "200ms", healthTimeout: "300ms", healthFall: "3", healthRise: "2", rebalanceInterval: "0", rebalanceSettle: "300ms" };
+
+async function inProcess(urls: string[]): Promise<Front> {
+  const app = await startDyshard(urls, FLAGS);
+  return { url: app.url, healthy: async (slot) => app.cluster.members[slot]!.healthy, stop: () => app.stop() };
+}
+
+/** `--workers 2`: the ledger lives in the primary, the pushes pass through the workers. */
+async function withWorkers(urls: string[]): Promise<Front> {
+  const flags = Object.entries(FLAGS).flatMap(([k, v]) => [`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, v]);
+  const d = await spawnDyshard(["--workers", "2", ...flags, ...urls.flatMap((u) => ["--upstream", u])]);
+  await waitFor("workers serving", async () => (await fetch(`${d.url}/-/ready`)).ok);
+  const ring = async () => (await (await fetch(`${d.url}/-/dyshard/ring`)).json()) as { slots: { healthy: boolean }[] };
+  return { url: d.url, healthy: async (slot) => (await ring()).slots[slot]!.healthy, stop: () => d.stop() };
+}
+
+for (const [mode, start] of [["in one process", inProcess], ["with --workers 2", withWorkers]] as const) {
+describe(`unacknowledged pushes after an instance hangs (${mode})`, () => {
   let pgs: Pushgateway[];
-  let app: Awaited<ReturnType<typeof startDyshard>>;
+  let app: Front;
   let stopped: number | undefined;
+  let owners: Ring;
   before(async () => {
     pgs = await startPushgateways(3);
-    app = await startDyshard(pgs.map((p) => p.url), { upstreamTimeout: "2s", healthInterval: "200ms", healthTimeout: "300ms", healthFall: "3", healthRise: "2", rebalanceInterval: "0", rebalanceSettle: "300ms" });
+    app = await start(pgs.map((p) => p.url));
+    owners = new Ring(["healthy", "healthy", "healthy"], await loadHash64()); // every instance up: at the start and the end
   });
   after(async () => {
     if (stopped) process.kill(stopped, "SIGCONT");
@@ -63,13 +91,13 @@ describe("unacknowledged pushes after an instance hangs", () => {
     await waitFor("every group pushed once", async () => acked.size === GROUPS);
 
     const victim = 0;
-    const owned = Array.from({ length: GROUPS }, (_, i) => i).filter((i) => app.cluster.owner(key(i))?.slot === victim);
+    const owned = Array.from({ length: GROUPS }, (_, i) => i).filter((i) => owners.owner(key(i)) === victim);
     assert.ok(owned.length >= 3, `slot ${victim} owns ${owned.length} of ${GROUPS} groups`);
     stopped = pgs[victim]!.pid!;
     process.kill(stopped, "SIGSTOP");
     step(`slot ${victim} stopped; it owns ${owned.length} groups`);
     // Past the upstream timeout and the health checks' verdict, and on: pushes fail over and are acknowledged.
-    await waitFor("the hung owner off the ring", async () => !app.cluster.members[victim]!.healthy, 10_000);
+    await waitFor("the hung owner off the ring", async () => !(await app.healthy(victim)), 10_000);
     const ackedAtStop = new Map(acked);
     await waitFor("acknowledged pushes of the hung owner's groups elsewhere", async () => owned.filter((i) => (acked.get(i) ?? 0) > (ackedAtStop.get(i) ?? 0)).length === owned.length, 10_000);
     pushing = false;
@@ -79,7 +107,7 @@ describe("unacknowledged pushes after an instance hangs", () => {
 
     process.kill(stopped, "SIGCONT");
     stopped = undefined;
-    await waitFor("the owner back on the ring", async () => app.cluster.members[victim]!.healthy, 10_000);
+    await waitFor("the owner back on the ring", async () => app.healthy(victim), 10_000);
     step("owner back");
     // The resumed instance applied what was in its buffers: it holds 504'd values, newer by push time.
     const resumed = await pgs[victim]!.groups();
@@ -103,7 +131,8 @@ describe("unacknowledged pushes after an instance hangs", () => {
     const where = await settled();
     const wrong = [...acked].filter(([i, v]) => where.get(i)?.value !== String(v)).map(([i, v]) => `g${i}: holds ${where.get(i)?.value}, last 200 was ${v}`);
     assert.deepEqual(wrong, [], "every group holds its last acknowledged value");
-    for (const [i, e] of where) assert.equal(e.on[0], app.cluster.owner(key(i))?.slot, `g${i} on its owner`);
+    for (const [i, e] of where) assert.equal(e.on[0], owners.owner(key(i)), `g${i} on its owner`);
   }
   });
 });
+}
