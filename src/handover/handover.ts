@@ -18,6 +18,7 @@ import type { MoveGate } from "./gate.js";
 import { mapLimit } from "./limit.js";
 import { groupId, planHandover, type GroupCopy, type HandoverStep } from "./plan.js";
 import { ledgerKeyOf, type PushLedger } from "./push-ledger.js";
+import type { RunReport } from "./run-report.js";
 
 export interface HandoverOptions {
   /** Periodic sweep; 0 turns it off. */
@@ -39,22 +40,6 @@ export interface HandoverLock {
   release(): Promise<void>;
 }
 
-export interface RunReport {
-  dry_run: boolean;
-  started_at: string;
-  duration_ms: number;
-  skipped?: string;
-  inventoried: string[];
-  errors: string[];
-  groups: number;
-  misplaced: number;
-  copied: number;
-  merged: number;
-  deleted: number;
-  failed: number;
-  left: number;
-  steps: { action: string; group: Record<string, string>; owner: string | null; from: string[]; reason: string; outcome?: string; error?: string }[];
-}
 
 export class Handover {
   private readonly client: PushgatewayClient;

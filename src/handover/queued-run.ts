@@ -1,5 +1,5 @@
 // A run promised to the callers that arrived during another run; started when that one ends.
-import type { RunReport } from "./handover.js";
+import type { RunReport } from "./run-report.js";
 
 export class QueuedRun {
   readonly promise: Promise<RunReport>;

@@ -25,7 +25,7 @@ export function createListener(deps: ListenerDeps): http.Server {
   const server = http.createServer(
     {
       headersTimeout: config.limits.clientHeaderTimeoutMs,
-      requestTimeout: 0, // large pushes may take long; the upstream timeout bounds the wait instead
+      requestTimeout: 0, // large pushes may take long; --client-body-timeout ends a stalled body instead
       keepAliveTimeout: config.limits.clientIdleTimeoutMs,
       // Node looks for expired header timeouts only this often (30 s by default): the flag's value
       // must hold within a fraction of itself.

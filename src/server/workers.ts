@@ -7,7 +7,7 @@ import cluster, { type Worker } from "node:cluster";
 import { AggregatorRegistry, Registry } from "prom-client";
 import type { Config } from "../config/schema.js";
 import { GroupGate } from "../handover/gate.js";
-import type { RunReport } from "../handover/handover.js";
+import type { RunReport } from "../handover/run-report.js";
 import { RecentOwners } from "../handover/recent-owners.js";
 import type { Logger } from "../log.js";
 import type { Cluster, MemberSpec } from "../membership/cluster.js";

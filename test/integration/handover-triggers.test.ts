@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { RunReport } from "../../src/handover/handover.js";
+import type { RunReport } from "../../src/handover/run-report.js";
 import { routingKey } from "../../src/pushgateway/grouping-key.js";
 import { loadHash64 } from "../../src/ring/hash.js";
 import { Ring } from "../../src/ring/ring.js";
