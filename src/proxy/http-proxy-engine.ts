@@ -1,7 +1,7 @@
-// The design card's engine: http-proxy with a keep-alive agent (without one it sends
+// The first design's engine: http-proxy with a keep-alive agent (without one it sends
 // `Connection: close` and opens a connection per push), a real upstream timeout (its own
 // proxyTimeout surfaces as a reset) and the fix for its hang when an upstream dies mid-answer
-// (routing.md).
+// (docs/facts/routing.md).
 import { EventEmitter } from "node:events";
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";

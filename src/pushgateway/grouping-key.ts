@@ -237,7 +237,7 @@ export function parseExactly(target: string): ParsedPush {
   if (plain && !decodedAny) return { kind: "group", group: { job, labels } };
 
   // Pushgateway 1.5.1 stores a push whose job or label value is not UTF-8 and is then broken for
-  // every later push (pushgateway.md, "Requests that break"): never forward one.
+  // every later push (docs/facts/pushgateway.md, "Requests that break"): never forward one.
   const jobText = binaryToUtf8(job);
   if (jobText === undefined) return reject(400, `job name ${goQuote(job)} is not valid UTF-8 after decoding; dyshard refuses it because Pushgateway 1.5.1 would be left failing every later push`);
   const group: GroupingKey = { job: jobText, labels: {} };

@@ -1,6 +1,6 @@
 // A jump-hash ring over stable slots. Slot numbers never change: a member keeps its slot for life
 // and a retired one stays as a tombstone, because jump hash can only add or drop buckets at the
-// end (renumbering moves most keys; routing.md). Unhealthy slots and tombstones are skipped by
+// end (renumbering moves most keys; docs/facts/routing.md). Unhealthy slots and tombstones are skipped by
 // re-jumping with a per-attempt seed, which keeps every other key where it is and spreads the
 // skipped slot's keys evenly over the rest.
 import type { Hash64 } from "./hash.js";

@@ -77,7 +77,7 @@ function handle(deps: ListenerDeps, req: IncomingMessage, res: ServerResponse): 
   }
   const owner = cluster.owner(r.key);
   if (owner === undefined) return void done(answer(res, 503, noHealthyUpstream(cluster)));
-  // Redirect mode. The raw target, untouched: re-encoding a decoded path is how the seed corrupted `%3F` and `#`.
+  // Redirect mode. The raw target, untouched: re-encoding a decoded path would corrupt `%3F` and `#` (docs/facts/pushgateway.md, "Push paths").
   res.writeHead(307, { location: owner.url + target, "content-length": "0" }).end();
   done({ upstream: owner.url, status: 307 });
 }

@@ -1,5 +1,5 @@
 // A Consul HTTP API emulator for tests: no Consul server can be installed on these machines.
-// It follows ../shared/reference/consul.md and works with the npm `consul` client (2.x) unchanged:
+// It follows docs/facts/consul.md and works with the npm `consul` client (2.x) unchanged:
 // the agent's service/check endpoints, HTTP/TCP/TTL checks that really run, health and catalog
 // reads with blocking queries, sessions and KV locks, plus test controls (check overrides, an
 // outage on the same port, injected error answers, a request log).

@@ -1,5 +1,5 @@
 // Pure unit tests of the push-path parser and the routing key: how Pushgateway 1.5.1 reads a push
-// path (../shared/reference/pushgateway.md), and that every spelling of one group gets one key.
+// path (docs/facts/pushgateway.md), and that every spelling of one group gets one key.
 // test/integration/parity.test.ts checks the same rules against the real binary.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
