@@ -39,6 +39,8 @@ export const SETTINGS: Setting[] = [
   { path: "handover.settle", flag: "--rebalance-settle <duration>", env: "DYSHARD_REBALANCE_SETTLE", description: "wait after a ring change before handing groups over (default 5s)" },
   { path: "handover.concurrency", flag: "--rebalance-concurrency <n>", env: "DYSHARD_REBALANCE_CONCURRENCY", description: "Pushgateway requests in flight during a handover (default 4)" },
   { path: "handover.max_inventory", flag: "--rebalance-max-inventory <size>", env: "DYSHARD_REBALANCE_MAX_INVENTORY", description: "largest /api/v1/metrics answer read from one instance (default 256MiB)" },
+  { path: "handover.recent_window", flag: "--rebalance-recent-window <duration>", env: "DYSHARD_REBALANCE_RECENT_WINDOW", description: "after an owner change, a push also deletes the group's copy at the old owner this long (default 10m; 0: never)" },
+  { path: "handover.lock_key", flag: "--rebalance-lock-key <key>", env: "DYSHARD_REBALANCE_LOCK_KEY", description: "Consul KV key of the one-at-a-time handover lock (default dyshard/handover/<service>)" },
   { path: "handover.lock_ttl", flag: "--rebalance-lock-ttl <duration>", env: "DYSHARD_REBALANCE_LOCK_TTL", description: "TTL of the Consul session behind the one-at-a-time handover lock (default 15s; Consul's minimum is 10s)" },
   { path: "discovery.type", flag: "--discovery <static|consul>", env: "DYSHARD_DISCOVERY", description: "where membership and health come from (default static: --upstream and own checks)" },
   { path: "discovery.consul.address", flag: "--consul-address <url>", env: "DYSHARD_CONSUL_ADDRESS", description: "Consul HTTP API (default http://127.0.0.1:8500)" },
