@@ -14,7 +14,8 @@ import { readPushBody } from "./body-reader.js";
 import { BodyWatch } from "./body-watch.js";
 import { Budget } from "./budget.js";
 import type { Spool } from "./spool.js";
-import { TIMEOUT_CODE, isConnectionFailure, type Engine } from "./engine.js";
+import type { Engine } from "./engine.js";
+import { classifyAttempt } from "./attempt.js";
 import { forwardableRawHeaders } from "./headers.js";
 import type { Batch, GroupGate } from "../handover/gate.js";
 import { ledgerKeyOf, type PushOutcomes } from "../handover/push-ledger.js";
@@ -121,42 +122,28 @@ export class Forwarder {
       const payload = body.kind === "held" ? body.bytes : body.kind === "spooled" ? body.open() : body.stream;
       const result = await this.engine.forward(owner.url, { method: req.method as string, target: req.url as string, headers, body: payload }, res);
       if (body.kind === "spooled") (payload as Readable).destroy(); // this attempt's file handle
-      if (result.relayed) {
-        if (outcomes && outcomes.size > 0 && result.status < 300 && result.status >= 200) outcomes.acknowledged(ledgerKeyOf(push.group), owner.slot, Date.now());
-        return { upstream: owner.url, status: result.status };
+      const verdict = classifyAttempt(result, { clientGone: res.destroyed, streamed: body.kind === "streamed", ownersLeft: this.cluster.active().length - attempt - 1 });
+      if (verdict.kind === "relayed") {
+        if (verdict.acknowledged && outcomes && outcomes.size > 0) outcomes.acknowledged(ledgerKeyOf(push.group), owner.slot, Date.now());
+        return { upstream: owner.url, status: verdict.status };
       }
-
-      const { error } = result;
-      if (error instanceof BodyTooLargeError) return answer(res, 413, error.message, true);
-      if (error instanceof BodyTimeoutError) return answer(res, 408, error.message, true);
-      // Sent but not answered: the owner may still apply it, late (see src/handover/push-ledger.ts).
-      if (outcomes && mayHaveArrived(error)) outcomes.unacknowledged(ledgerKeyOf(push.group), owner.slot, Date.now());
-      if (res.destroyed) return { upstream: owner.url, status: 499 }; // the client went away
-      if (isTimeout(error)) return answer(res, 504, `upstream ${owner.url} did not answer within ${this.opts.upstreamTimeoutMs}ms`, false, owner.url);
-      if (!isConnectionFailure(error)) {
+      if (verdict.kind === "refuse-body") return answer(res, verdict.status, verdict.message, true);
+      if (outcomes && verdict.unacknowledged) outcomes.unacknowledged(ledgerKeyOf(push.group), owner.slot, Date.now());
+      const error = (result as { error: unknown }).error;
+      if (verdict.kind === "client-gone") return { upstream: owner.url, status: 499 };
+      if (verdict.kind === "timeout") return answer(res, 504, `upstream ${owner.url} did not answer within ${this.opts.upstreamTimeoutMs}ms`, false, owner.url);
+      if (verdict.kind === "failed") {
         this.log.warn({ upstream: owner.url, err: errorText(error) }, "upstream request failed");
         return answer(res, 502, `upstream ${owner.url} failed: ${errorText(error)}`, false, owner.url);
       }
       // Passive detection: take the owner off the ring now; the active checks bring it back.
       this.cluster.setHealth(owner.slot, false, `connection failed: ${errorText(error)}`);
-      const streamed = body.kind === "streamed";
-      if (streamed || attempt + 1 >= this.cluster.active().length) {
-        return answer(res, 502, `upstream ${owner.url} failed: ${errorText(error)}${streamed ? " (body streamed, no room in the spool: not retried)" : ""}`, false, owner.url);
+      if (!verdict.retry) {
+        return answer(res, 502, `upstream ${owner.url} failed: ${errorText(error)}${verdict.why === "streamed" ? " (body streamed, no room in the spool: not retried)" : ""}`, false, owner.url);
       }
       this.metrics.retries.inc({ upstream: owner.url });
     }
   }
-}
-
-/** Anything but a refused connection: the request, or part of it, may have reached the upstream. */
-function mayHaveArrived(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } } | undefined;
-  return (e?.code ?? e?.cause?.code) !== "ECONNREFUSED";
-}
-
-function isTimeout(err: unknown): boolean {
-  const code = (err as { code?: string } | undefined)?.code;
-  return code === TIMEOUT_CODE || code === "UND_ERR_BODY_TIMEOUT";
 }
 
 export function noHealthyUpstream(cluster: Cluster): string {
