@@ -19,6 +19,7 @@ import { mapLimit } from "./limit.js";
 import { groupId, planHandover, type GroupCopy, type HandoverStep } from "./plan.js";
 import { ledgerKeyOf, type PushLedger } from "./push-ledger.js";
 import type { RunReport } from "./run-report.js";
+import { tally } from "./tally.js";
 
 export interface HandoverOptions {
   /** Periodic sweep; 0 turns it off. */
@@ -192,14 +193,7 @@ export class Handover {
       results = await executePlan(plan, deps);
       for (const r of results) if (isAcknowledged(r.step) && (r.outcome === "copied" || r.outcome === "deleted")) ledger?.resolved(ledgerKey(r.step.group));
     }
-    for (const r of results) {
-      if (r.outcome === "copied") report.copied++;
-      if (r.outcome === "merged") report.merged++;
-      if (r.outcome === "failed") report.failed++;
-      if (r.outcome === "left") report.left++;
-      report.deleted += r.deleted;
-      report.steps.push({ ...describe(r.step, urlOf), ...(dryRun ? {} : { outcome: r.outcome }), ...(r.error ? { error: r.error } : {}) });
-    }
+    Object.assign(report, tally(results, dryRun, urlOf));
     report.duration_ms = Date.now() - started;
     if (!dryRun) {
       this.m.copied.inc(report.copied + report.merged);
@@ -242,7 +236,3 @@ function isAcknowledged(step: HandoverStep): boolean {
   return (step.action === "copy" || step.action === "delete") && step.acknowledged === true;
 }
 
-function describe(step: HandoverStep, urlOf: (slot: number) => string | undefined) {
-  const name = (slot: number) => urlOf(slot) ?? `slot ${slot}`;
-  return { action: step.action, group: step.group, owner: step.owner === null ? null : name(step.owner), from: step.from.map(name), reason: step.reason };
-}
