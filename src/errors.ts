@@ -33,8 +33,40 @@ const DESCRIBED: Record<string, string> = {
   ERR_INVALID_URL: "invalid URL",
 };
 
+/** dyshard's own codes, stable for logs and tests whichever engine or library failed. */
+export const Codes = {
+  /** An upstream did not answer within --upstream-timeout (every engine reports it so). */
+  UPSTREAM_TIMEOUT: "DYSHARD_UPSTREAM_TIMEOUT",
+} as const;
+
 /** Codes that mean "no answer in time"; their text names the limit when it is known. */
-const TIMEOUTS = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT", "ETIMEDOUT"]);
+const TIMEOUTS = new Set([Codes.UPSTREAM_TIMEOUT, "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT", "ETIMEDOUT"]);
+
+/** A failure's code: its own, or its cause's (fetch and undici wrap the socket's error). */
+export function errorCode(err: unknown): string | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  const code = e?.code ?? e?.cause?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** No answer in time: dyshard's own timeout, or undici's (the undici engine reports its own). */
+export function isUpstreamTimeout(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === Codes.UPSTREAM_TIMEOUT || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT";
+}
+
+const CONNECTION_FAILURES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
+
+/** Failures that mean "the upstream is not there": the push did not reach it, so it can go elsewhere. */
+export function isConnectionFailure(err: unknown): boolean {
+  const code = errorCode(err);
+  return code !== undefined && CONNECTION_FAILURES.has(code);
+}
+
+/** An upstream timeout, built only when one happens (a stack trace costs microseconds). */
+export function upstreamTimeout(timeoutMs: number): Error {
+  return Object.assign(new Error(`upstream did not answer within ${timeoutMs}ms`), { code: Codes.UPSTREAM_TIMEOUT });
+}
 
 interface ErrorLike {
   name?: string;

@@ -2,7 +2,8 @@
 // Pure (no I/O, no clock), so every branch is tested on its own (test/unit/attempt.test.ts); the
 // Forwarder carries the verdict out.
 import { BodyTimeoutError, BodyTooLargeError } from "./body.js";
-import { TIMEOUT_CODE, isConnectionFailure, type AttemptResult } from "./engine.js";
+import type { AttemptResult } from "./engine.js";
+import { errorCode, isConnectionFailure, isUpstreamTimeout } from "../errors.js";
 
 export type Verdict =
   /** The upstream's answer went to the client; `acknowledged` when it was a 2xx. */
@@ -35,7 +36,7 @@ export function classifyAttempt(result: AttemptResult, ctx: AttemptContext): Ver
   // Sent but not answered: the owner may still apply it, late (see src/handover/push-ledger.ts).
   const unacknowledged = mayHaveArrived(error);
   if (ctx.clientGone) return { kind: "client-gone", unacknowledged };
-  if (isTimeout(error)) return { kind: "timeout", unacknowledged: true };
+  if (isUpstreamTimeout(error)) return { kind: "timeout", unacknowledged: true };
   if (!isConnectionFailure(error)) return { kind: "failed", unacknowledged };
   if (ctx.streamed) return { kind: "owner-down", retry: false, why: "streamed", unacknowledged };
   if (ctx.ownersLeft <= 0) return { kind: "owner-down", retry: false, why: "no owner left", unacknowledged };
@@ -44,11 +45,5 @@ export function classifyAttempt(result: AttemptResult, ctx: AttemptContext): Ver
 
 /** Anything but a refused connection: the request, or part of it, may have reached the upstream. */
 function mayHaveArrived(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } } | undefined;
-  return (e?.code ?? e?.cause?.code) !== "ECONNREFUSED";
-}
-
-function isTimeout(err: unknown): boolean {
-  const code = (err as { code?: string } | undefined)?.code;
-  return code === TIMEOUT_CODE || code === "UND_ERR_BODY_TIMEOUT";
+  return errorCode(err) !== "ECONNREFUSED";
 }

@@ -18,8 +18,6 @@ export type AttemptResult =
   /** Nothing reached the client: the Forwarder may retry or answer an error itself. */
   | { relayed: false; error: unknown };
 
-/** An engine enforces its upstream timeout itself and reports it with this code. */
-export const TIMEOUT_CODE = "UND_ERR_HEADERS_TIMEOUT";
 
 export interface Engine {
   readonly name: string;
@@ -28,9 +26,4 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-/** Failures that mean "the upstream is not there": the push did not reach it, so it can go elsewhere. */
-export function isConnectionFailure(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } } | undefined;
-  const code = e?.code ?? e?.cause?.code;
-  return code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EPIPE" || code === "UND_ERR_SOCKET" || code === "EHOSTUNREACH" || code === "ENOTFOUND" || code === "EAI_AGAIN";
-}
+export { isConnectionFailure } from "../errors.js";

@@ -7,7 +7,8 @@ import http, { type ClientRequest, type IncomingMessage, type ServerResponse } f
 import https from "node:https";
 import { Readable } from "node:stream";
 import httpProxy from "http-proxy";
-import { TIMEOUT_CODE, type AttemptResult, type Engine, type UpstreamRequest } from "./engine.js";
+import type { AttemptResult, Engine, UpstreamRequest } from "./engine.js";
+import { upstreamTimeout } from "../errors.js";
 
 export class HttpProxyEngine implements Engine {
   readonly name = "http-proxy";
@@ -48,7 +49,7 @@ export class HttpProxyEngine implements Engine {
       body.once("error", fail);
       this.attempts.set(stand, (r) => {
         proxyReq = r;
-        r.setTimeout(this.timeoutMs, () => fail(Object.assign(new Error("upstream timeout"), { code: TIMEOUT_CODE })));
+        r.setTimeout(this.timeoutMs, () => fail(upstreamTimeout(this.timeoutMs)));
       });
       res.once("close", () => (res.headersSent ? done({ relayed: true, status: res.statusCode }) : fail(new Error("client closed the connection"))));
       this.proxy.web(

@@ -5,7 +5,8 @@
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { clientGone } from "./body.js";
-import { TIMEOUT_CODE, type AttemptResult, type Engine, type UpstreamRequest } from "./engine.js";
+import type { AttemptResult, Engine, UpstreamRequest } from "./engine.js";
+import { Codes, upstreamTimeout } from "../errors.js";
 import { forwardableRawHeaders, isHeader } from "./headers.js";
 import { Pool, type Carried, type Connection } from "./http1/pool.js";
 import { ResponseParser, type ResponseHandler } from "./http1/response-parser.js";
@@ -212,7 +213,7 @@ class Exchange implements Carried, ResponseHandler {
   }
 
   timeout(): void {
-    this.fail(Object.assign(new Error(`upstream did not answer within ${this.engine.timeoutMs}ms`), { code: TIMEOUT_CODE }), true);
+    this.fail(upstreamTimeout(this.engine.timeoutMs), true);
   }
 
   private fail(error: Error, destroy: boolean): void {
@@ -224,7 +225,7 @@ class Exchange implements Carried, ResponseHandler {
       if (destroy) c.socket.destroy();
     }
     // A kept-alive connection the upstream had closed meanwhile: one more try on a fresh one.
-    if (this.reused && !this.retried && !this.parser.started && Buffer.isBuffer(this.req.body) && (error as { code?: string }).code !== TIMEOUT_CODE) {
+    if (this.reused && !this.retried && !this.parser.started && Buffer.isBuffer(this.req.body) && (error as { code?: string }).code !== Codes.UPSTREAM_TIMEOUT) {
       this.retried = true;
       this.parser = new ResponseParser(this, this.req.method === "HEAD");
       return this.start(this.origin.pool.connect());

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { classifyAttempt, type AttemptContext } from "../../src/proxy/attempt.js";
 import { BodyTimeoutError, BodyTooLargeError } from "../../src/proxy/body.js";
-import { TIMEOUT_CODE } from "../../src/proxy/engine.js";
+import { Codes } from "../../src/errors.js";
 
 const ctx = (over: Partial<AttemptContext> = {}): AttemptContext => ({ clientGone: false, streamed: false, ownersLeft: 2, ...over });
 const failed = (code: string) => ({ relayed: false as const, error: Object.assign(new Error(code), { code }) });
@@ -26,8 +26,9 @@ describe("classifyAttempt", () => {
     assert.deepEqual(classifyAttempt(failed("ECONNREFUSED"), ctx({ clientGone: true })), { kind: "client-gone", unacknowledged: false });
   });
 
-  it("answers 504 on the engines' timeout code, and the push may still be applied", () => {
-    assert.deepEqual(classifyAttempt(failed(TIMEOUT_CODE), ctx()), { kind: "timeout", unacknowledged: true });
+  it("answers 504 on dyshard's timeout code (and undici's), and the push may still be applied", () => {
+    assert.deepEqual(classifyAttempt(failed(Codes.UPSTREAM_TIMEOUT), ctx()), { kind: "timeout", unacknowledged: true });
+    assert.equal(classifyAttempt(failed("UND_ERR_HEADERS_TIMEOUT"), ctx()).kind, "timeout", "the undici engine's own");
     assert.equal(classifyAttempt(failed("UND_ERR_BODY_TIMEOUT"), ctx()).kind, "timeout");
   });
 
