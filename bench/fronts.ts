@@ -158,9 +158,24 @@ ${upstreams.urls.map((u) => `    server ${new URL(u).host};`).join("\n")}
  * dyshard serve with one engine; `workers` adds `--workers N`. A serve command that refuses an
  * option given here (e.g. `--workers` before it exists) gives a skipped row, not an error.
  */
-export async function startDyshard(upstreams: Upstreams, opts: { engine: string; workers?: number; extra?: string[] }): Promise<FrontOrSkip> {
+export async function startDyshard(
+  upstreams: Upstreams,
+  opts: { engine: string; workers?: number; extra?: string[] },
+): Promise<FrontOrSkip> {
   const port = await freePort();
-  const args = [CLI, "serve", "--listen", `127.0.0.1:${port}`, "--engine", opts.engine, "--log-level", "warn", "--rebalance-interval", "0", ...upstreams.urls.flatMap((u) => ["--upstream", u])];
+  const args = [
+    CLI,
+    "serve",
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--engine",
+    opts.engine,
+    "--log-level",
+    "warn",
+    "--rebalance-interval",
+    "0",
+    ...upstreams.urls.flatMap((u) => ["--upstream", u]),
+  ];
   if (opts.workers !== undefined) args.push("--workers", String(opts.workers));
   args.push(...(opts.extra ?? []));
   const proc = start(process.execPath, args);
@@ -170,7 +185,8 @@ export async function startDyshard(upstreams: Upstreams, opts: { engine: string;
     await ready(`${url}/-/ready`, proc, name);
   } catch (err) {
     const stderr = proc.stderr();
-    if (opts.workers !== undefined && /unknown option.*--workers/.test(stderr)) return { skipped: "skipped: dyshard has no --workers", detail: `dyshard serve said: ${stderr.trim().split("\n")[0]}` };
+    if (opts.workers !== undefined && /unknown option.*--workers/.test(stderr))
+      return { skipped: "skipped: dyshard has no --workers", detail: `dyshard serve said: ${stderr.trim().split("\n")[0]}` };
     throw err;
   }
   return { name, url, pid: proc.pid, workers: opts.workers ?? 1, stop: () => stop(proc) };

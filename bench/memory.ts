@@ -17,7 +17,10 @@ const TIMEOUT_S = Number(process.env.BENCH_MEMORY_TIMEOUT ?? 150);
 const RSS_LIMIT_MIB = 150;
 const CHUNK = Buffer.alloc(64 * 1024, "m"); // shared by every push: the client holds no body
 
-export const MEMORY_ENGINES = (process.env.BENCH_MEMORY_ENGINES ?? "undici,native").split(",").map((s) => s.trim()).filter(Boolean);
+export const MEMORY_ENGINES = (process.env.BENCH_MEMORY_ENGINES ?? "undici,native")
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
 
 export interface MemoryResult {
   engine: string;
@@ -45,23 +48,33 @@ function* body(bytes: number): Generator<Buffer> {
   for (let left = bytes; left > 0; left -= CHUNK.length) yield left >= CHUNK.length ? CHUNK : CHUNK.subarray(0, left);
 }
 
-function push(url: string, path: string, bytes: number, agent: http.Agent, signal: AbortSignal): Promise<{ status: number; received: number | undefined }> {
+function push(
+  url: string,
+  path: string,
+  bytes: number,
+  agent: http.Agent,
+  signal: AbortSignal,
+): Promise<{ status: number; received: number | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}${path}`, { method: "PUT", agent, signal, headers: { "content-type": "text/plain", "content-length": bytes } }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (text += d));
-      res.on("end", () => {
-        let received: number | undefined;
-        try {
-          received = (JSON.parse(text) as { bytes?: number }).bytes;
-        } catch {
-          // not the sink's answer (e.g. dyshard's own error)
-        }
-        resolve({ status: res.statusCode ?? 0, received });
-      });
-      res.on("error", reject);
-    });
+    const req = http.request(
+      `${url}${path}`,
+      { method: "PUT", agent, signal, headers: { "content-type": "text/plain", "content-length": bytes } },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (text += d));
+        res.on("end", () => {
+          let received: number | undefined;
+          try {
+            received = (JSON.parse(text) as { bytes?: number }).bytes;
+          } catch {
+            // not the sink's answer (e.g. dyshard's own error)
+          }
+          resolve({ status: res.statusCode ?? 0, received });
+        });
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     pipeline(Readable.from(body(bytes)), req).catch(reject);
   });
@@ -95,7 +108,9 @@ export async function memory(engine: string): Promise<MemoryResult> {
     const timer = setTimeout(() => abort.abort(new Error(`timed out after ${TIMEOUT_S}s`)), TIMEOUT_S * 1000);
     log(`${PUSHES} concurrent ${MIB_EACH} MiB pushes through dyshard --engine ${engine} (pid ${pid}, idle RSS ${mib(idle)} MiB)`);
     const t0 = Date.now();
-    const results = await Promise.allSettled(Array.from({ length: PUSHES }, (_, i) => push(front.url, `/metrics/job/memory/instance/push-${i}`, bytesEach, agent, abort.signal)));
+    const results = await Promise.allSettled(
+      Array.from({ length: PUSHES }, (_, i) => push(front.url, `/metrics/job/memory/instance/push-${i}`, bytesEach, agent, abort.signal)),
+    );
     const duration = (Date.now() - t0) / 1000;
     clearTimeout(timer);
     clearInterval(sampler);
@@ -137,7 +152,9 @@ export async function memory(engine: string): Promise<MemoryResult> {
       rss_limit_mib: RSS_LIMIT_MIB,
       pass: allBytes && Math.max(peak, hwm) < RSS_LIMIT_MIB * 1048576,
     };
-    log(`${duration.toFixed(1)} s, peak RSS ${result.peak_rss_mib} MiB (VmHWM ${result.hwm_mib ?? "?"} MiB), ${answered}/${PUSHES} answered 200, ${complete} complete, sink ${total.bytes} of ${expected} bytes in ${total.requests} pushes`);
+    log(
+      `${duration.toFixed(1)} s, peak RSS ${result.peak_rss_mib} MiB (VmHWM ${result.hwm_mib ?? "?"} MiB), ${answered}/${PUSHES} answered 200, ${complete} complete, sink ${total.bytes} of ${expected} bytes in ${total.requests} pushes`,
+    );
     if (failures.length) log(`${failures.length} failures, first: ${failures.slice(0, 3).join("; ")}`);
     return result;
   } finally {

@@ -27,7 +27,18 @@ export function realisticPaths(count: number): string[] {
     seed ^= seed << 5;
     return (seed >>> 0) % n;
   };
-  const jobs = ["node_batch", "backup-nightly", "etl_orders", "cron.cleanup", "ci-build", "db_migrate", "billing_export", "ml-train-resnet", "k8s-cronjob", "logrotate"];
+  const jobs = [
+    "node_batch",
+    "backup-nightly",
+    "etl_orders",
+    "cron.cleanup",
+    "ci-build",
+    "db_migrate",
+    "billing_export",
+    "ml-train-resnet",
+    "k8s-cronjob",
+    "logrotate",
+  ];
   const envs = ["prod", "staging", "dev"];
   const regions = ["eu-west-1", "us-east-1", "ap-south-1"];
   const b64 = (s: string) => Buffer.from(s).toString("base64url");
@@ -83,6 +94,8 @@ export async function micro(): Promise<MicroResult> {
   });
   const hash_jump_ns = best("hash", MICRO_N, (i) => cluster.owner(keys[i] as string)?.slot ?? 0);
   const result = { n: MICRO_N, paths: PATHS, repeats: REPEATS, full_ns, parse_ns, hash_jump_ns };
-  process.stdout.write(`[micro] route decision ${full_ns} ns (parse ${parse_ns} ns, hash + jump ${hash_jump_ns} ns), best of ${REPEATS} x ${MICRO_N}\n`);
+  process.stdout.write(
+    `[micro] route decision ${full_ns} ns (parse ${parse_ns} ns, hash + jump ${hash_jump_ns} ns), best of ${REPEATS} x ${MICRO_N}\n`,
+  );
   return result;
 }

@@ -38,7 +38,16 @@ export function frontTable(s: FrontScenario): string {
   const body = s.rows.map((r: Row) =>
     r.skipped
       ? [r.front, r.skipped, DASH, DASH, DASH, DASH, DASH, DASH]
-      : [r.front, num(r.requests_per_second), num(r.p50_ms), num(r.p99_ms), cpuCell(r), ratio(r.cpu_ratio_nginx_1w), ratio(r.rps_ratio_nginx), `${r.errors}/${r.non_2xx}`],
+      : [
+          r.front,
+          num(r.requests_per_second),
+          num(r.p50_ms),
+          num(r.p99_ms),
+          cpuCell(r),
+          ratio(r.cpu_ratio_nginx_1w),
+          ratio(r.rps_ratio_nginx),
+          `${r.errors}/${r.non_2xx}`,
+        ],
   );
   return table(head, body);
 }
@@ -50,20 +59,39 @@ function cpuCell(r: Row): string {
 }
 
 function microTable(m: MicroResult): string {
-  return table(["step", "ns per push"], [["route decision (parse + hash + jump)", num(m.full_ns)], ["parse alone (route(): grouping key + routing key)", num(m.parse_ns)], ["hash + jump alone (cluster.owner(key))", num(m.hash_jump_ns)]]);
+  return table(
+    ["step", "ns per push"],
+    [
+      ["route decision (parse + hash + jump)", num(m.full_ns)],
+      ["parse alone (route(): grouping key + routing key)", num(m.parse_ns)],
+      ["hash + jump alone (cluster.owner(key))", num(m.hash_jump_ns)],
+    ],
+  );
 }
 
 function memoryTable(runs: MemoryResult[]): string {
   return table(
     ["engine", "pushes", "size", "time s", "MiB/s", "idle RSS MiB", "peak RSS MiB", "VmHWM MiB", "answered 200", "bytes at upstream"],
-    runs.map((m) => [m.engine, String(m.pushes), `${m.bytes_each / 1048576} MiB`, String(m.duration_s), String(m.throughput_mib_s), String(m.idle_rss_mib), String(m.peak_rss_mib), num(m.hwm_mib), `${m.answered_200}/${m.pushes}`, `${m.sink_bytes} of ${m.expected_bytes}${m.all_bytes_arrived ? " (all)" : " (MISSING)"}`]),
+    runs.map((m) => [
+      m.engine,
+      String(m.pushes),
+      `${m.bytes_each / 1048576} MiB`,
+      String(m.duration_s),
+      String(m.throughput_mib_s),
+      String(m.idle_rss_mib),
+      String(m.peak_rss_mib),
+      num(m.hwm_mib),
+      `${m.answered_200}/${m.pushes}`,
+      `${m.sink_bytes} of ${m.expected_bytes}${m.all_bytes_arrived ? " (all)" : " (MISSING)"}`,
+    ]),
   );
 }
 
 export function goals(r: Results): Goal[] {
   const out: Goal[] = [];
   const sinkRows = ok(r.sink) ? r.sink.rows : [];
-  const find = (prefix: string, workers?: number) => sinkRows.find((x) => x.front.startsWith(prefix) && (workers === undefined || x.workers === workers));
+  const find = (prefix: string, workers?: number) =>
+    sinkRows.find((x) => x.front.startsWith(prefix) && (workers === undefined || x.workers === workers));
   const troubled = (x: Row) => ((x.errors ?? 0) + (x.non_2xx ?? 0) > 0 ? ` (but ${x.errors} errors, ${x.non_2xx} non-2xx)` : "");
   const verdict = (pass: boolean, x: Row[]) => (pass && x.every((y) => !troubled(y)) ? "PASS" : "FAIL");
   const workers = Number(r.meta.workers);
@@ -74,11 +102,15 @@ export function goals(r: Results): Goal[] {
     const what = `CPU per request, one dyshard process (--engine ${engine}) vs nginx 1 worker`;
     if (!ok(r.sink)) out.push({ status: "SKIP", line: `${what}: sink scenario not run` });
     else if (!d || d.skipped || d.cpu_us_per_request == null) out.push({ status: "SKIP", line: `${what}: ${d?.skipped ?? "no figure"}` });
-    else if (!nginx1 || nginx1.skipped || !nginx1.cpu_us_per_request) out.push({ status: "SKIP", line: `${what}: ${d.cpu_us_per_request} µs vs ${DASH} (${nginx1?.skipped ?? "no nginx row"})` });
+    else if (!nginx1 || nginx1.skipped || !nginx1.cpu_us_per_request)
+      out.push({ status: "SKIP", line: `${what}: ${d.cpu_us_per_request} µs vs ${DASH} (${nginx1?.skipped ?? "no nginx row"})` });
     else {
       const x = d.cpu_us_per_request / nginx1.cpu_us_per_request;
       const status = verdict(x <= 2, [d, nginx1]);
-      out.push({ status, line: `${what}: ${d.cpu_us_per_request} µs vs ${nginx1.cpu_us_per_request} µs = ${x.toFixed(2)}x (goal ≤ 2x)${troubled(d)}${troubled(nginx1)}: ${status}` });
+      out.push({
+        status,
+        line: `${what}: ${d.cpu_us_per_request} µs vs ${nginx1.cpu_us_per_request} µs = ${x.toFixed(2)}x (goal ≤ 2x)${troubled(d)}${troubled(nginx1)}: ${status}`,
+      });
     }
   }
 
@@ -86,24 +118,33 @@ export function goals(r: Results): Goal[] {
   for (const dw of sinkRows.filter((x) => x.front.startsWith("dyshard --workers"))) {
     const whatW = `Requests/s, ${dw.front} vs nginx ${workers} workers`;
     if (dw.skipped || !dw.requests_per_second) out.push({ status: "SKIP", line: `${whatW}: ${dw.skipped ?? "no figure"}` });
-    else if (!nw || nw.skipped || !nw.requests_per_second) out.push({ status: "SKIP", line: `${whatW}: ${num(dw.requests_per_second)} vs ${DASH} (${nw?.skipped ?? "no nginx row"})` });
+    else if (!nw || nw.skipped || !nw.requests_per_second)
+      out.push({ status: "SKIP", line: `${whatW}: ${num(dw.requests_per_second)} vs ${DASH} (${nw?.skipped ?? "no nginx row"})` });
     else {
       const x = dw.requests_per_second / nw.requests_per_second;
       const status = verdict(x >= 1, [dw, nw]);
       // How each scales from one process to N, beside the goal: on a machine whose cores the load
       // and the upstream share, requests/s follow CPU per request more than the worker count.
       const one = find(`dyshard --engine ${/\((.+)\)/.exec(dw.front)?.[1] ?? ""}`);
-      const scale = (n: Row | undefined, d: Row | undefined) => (n?.requests_per_second && d?.requests_per_second ? `${(n.requests_per_second / d.requests_per_second).toFixed(2)}x` : DASH);
-      out.push({ status, line: `${whatW}: ${num(dw.requests_per_second)} vs ${num(nw.requests_per_second)} = ${x.toFixed(2)}x (goal ≥ 1x)${troubled(dw)}${troubled(nw)}; 1 → ${workers} processes: dyshard ${scale(dw, one)}, nginx ${scale(nw, nginx1)}: ${status}` });
+      const scale = (n: Row | undefined, d: Row | undefined) =>
+        n?.requests_per_second && d?.requests_per_second ? `${(n.requests_per_second / d.requests_per_second).toFixed(2)}x` : DASH;
+      out.push({
+        status,
+        line: `${whatW}: ${num(dw.requests_per_second)} vs ${num(nw.requests_per_second)} = ${x.toFixed(2)}x (goal ≥ 1x)${troubled(dw)}${troubled(nw)}; 1 → ${workers} processes: dyshard ${scale(dw, one)}, nginx ${scale(nw, nginx1)}: ${status}`,
+      });
     }
   }
-  if (!ok(r.sink)) out.push({ status: "SKIP", line: `Requests/s, dyshard --workers ${workers} vs nginx ${workers} workers: sink scenario not run` });
+  if (!ok(r.sink))
+    out.push({ status: "SKIP", line: `Requests/s, dyshard --workers ${workers} vs nginx ${workers} workers: sink scenario not run` });
 
   const whatM = "Route decision (parse + hash + jump) per push, micro-benchmark";
   if (!ok(r.micro)) out.push({ status: "SKIP", line: `${whatM}: ${r.micro ? r.micro.error : "micro scenario not run"}` });
   else {
     const status = r.micro.full_ns <= 1000 ? "PASS" : "FAIL";
-    out.push({ status, line: `${whatM}: ${r.micro.full_ns} ns (parse ${r.micro.parse_ns} ns, hash + jump ${r.micro.hash_jump_ns} ns) (goal ≤ 1000 ns): ${status}` });
+    out.push({
+      status,
+      line: `${whatM}: ${r.micro.full_ns} ns (parse ${r.micro.parse_ns} ns, hash + jump ${r.micro.hash_jump_ns} ns) (goal ≤ 1000 ns): ${status}`,
+    });
   }
 
   const whatR = "Memory, concurrent streamed pushes through one dyshard";
@@ -135,17 +176,34 @@ export function markdown(r: Results): string {
     if ("error" in s) parts.push(`failed: ${s.error}`);
     else {
       const rounds = Math.max(...s.rows.map((r) => r.rounds ?? 1));
-      parts.push(`Upstreams: ${s.upstream}.${rounds > 1 ? ` Every front ran ${rounds} rounds, taken in turn; each figure is the median of its rounds (CPU: median and range).` : ""}`, "", frontTable(s));
+      parts.push(
+        `Upstreams: ${s.upstream}.${rounds > 1 ? ` Every front ran ${rounds} rounds, taken in turn; each figure is the median of its rounds (CPU: median and range).` : ""}`,
+        "",
+        frontTable(s),
+      );
       for (const n of s.notes) parts.push("", `Note: ${n}`);
     }
   }
-  if (r.micro) parts.push("", `## Scenario "micro"`, "", "error" in r.micro ? `failed: ${r.micro.error}` : `${r.micro.paths} realistic push paths, best of ${r.micro.repeats} runs of ${r.micro.n} decisions.\n\n${microTable(r.micro)}`);
+  if (r.micro)
+    parts.push(
+      "",
+      `## Scenario "micro"`,
+      "",
+      "error" in r.micro
+        ? `failed: ${r.micro.error}`
+        : `${r.micro.paths} realistic push paths, best of ${r.micro.repeats} runs of ${r.micro.n} decisions.\n\n${microTable(r.micro)}`,
+    );
   if (r.memory) {
     parts.push("", `## Scenario "memory"`, "");
     if ("error" in r.memory) parts.push(`failed: ${r.memory.error}`);
     else {
-      parts.push(`dyshard --max-body 64MiB, each engine in turn, in front of a byte-counting sink; RSS of dyshard sampled every 100 ms.`, "", memoryTable(r.memory));
-      for (const m of r.memory) if (m.failures.length) parts.push("", `--engine ${m.engine}: ${m.failure_count} failed pushes, first: ${m.failures.join("; ")}`);
+      parts.push(
+        `dyshard --max-body 64MiB, each engine in turn, in front of a byte-counting sink; RSS of dyshard sampled every 100 ms.`,
+        "",
+        memoryTable(r.memory),
+      );
+      for (const m of r.memory)
+        if (m.failures.length) parts.push("", `--engine ${m.engine}: ${m.failure_count} failed pushes, first: ${m.failures.join("; ")}`);
     }
   }
   if (r.goals?.length) parts.push("", "## Goals", "", ...r.goals.map((g) => `- ${g.line}`));

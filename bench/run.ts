@@ -53,7 +53,9 @@ const results: Results = {
 };
 
 const t0 = Date.now();
-process.stdout.write(`bench: ${scenarios.join(", ")}; ${DURATION} s per row after ${WARMUP} s warm-up, ${CONNECTIONS} connections, N = ${workers} workers\n`);
+process.stdout.write(
+  `bench: ${scenarios.join(", ")}; ${DURATION} s per row after ${WARMUP} s warm-up, ${CONNECTIONS} connections, N = ${workers} workers\n`,
+);
 if (!nginx && scenarios.some((s) => s === "sink" || s === "pushgateway")) process.stdout.write(`bench: ${NGINX_MISSING}\n`);
 
 const errorOf = (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) });
@@ -63,8 +65,7 @@ for (const s of scenarios) {
     else if (s === "memory") {
       results.memory = [];
       for (const engine of MEMORY_ENGINES) results.memory.push(await memory(engine));
-    }
-    else results[s] = await frontScenario(s, workers);
+    } else results[s] = await frontScenario(s, workers);
   } catch (err) {
     results[s] = errorOf(err);
     process.stdout.write(`[${s}] failed: ${results[s] && "error" in results[s] ? results[s].error : ""}\n`);

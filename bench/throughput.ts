@@ -69,7 +69,11 @@ export async function frontScenario(scenario: "sink" | "pushgateway", workers: n
   const upstreams: Upstreams = scenario === "sink" ? await startSink(3) : await startPushgateways(3);
   const upstream = scenario === "sink" ? "3 sink ports (one process, reads the body, answers 200)" : "3 Pushgateways (persistence off)";
   const fronts: { name: string; workers: number | null; start: () => Promise<FrontOrSkip> }[] = [
-    { name: "direct", workers: null, start: async () => direct(upstreams, scenario === "sink" ? "sink (reference)" : "one Pushgateway (reference)") },
+    {
+      name: "direct",
+      workers: null,
+      start: async () => direct(upstreams, scenario === "sink" ? "sink (reference)" : "one Pushgateway (reference)"),
+    },
     { name: "nginx 1 worker", workers: 1, start: () => startNginx(upstreams, 1) },
     ...(workers > 1 ? [{ name: `nginx ${workers} workers`, workers, start: () => startNginx(upstreams, workers) }] : []),
     { name: "dyshard --engine undici", workers: 1, start: () => startDyshard(upstreams, { engine: "undici" }) },
@@ -79,7 +83,10 @@ export async function frontScenario(scenario: "sink" | "pushgateway", workers: n
     { name: `dyshard --workers ${workers} (native)`, workers, start: () => startDyshard(upstreams, { engine: "native", workers }) },
   ];
   // BENCH_FRONTS=nginx,native: only the rows whose name holds one of these (a quick comparison).
-  const only = (process.env.BENCH_FRONTS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const only = (process.env.BENCH_FRONTS ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const chosen = only.length === 0 ? fronts : fronts.filter((f) => only.some((o) => f.name.includes(o)));
   // Rounds over every front in turn, so that a slow minute of this shared machine lands on all of
   // them alike; each figure is the median of its rounds.
@@ -111,7 +118,9 @@ export async function frontScenario(scenario: "sink" | "pushgateway", workers: n
         try {
           const r = await drive(front.url, front.pid);
           runs.set(f.name, [...(runs.get(f.name) ?? []), r]);
-          log(`${rounds > 1 ? `round ${round}/${rounds} ` : ""}${front.name}: ${r.requests_per_second} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, CPU ${r.cpu_us_per_request ?? "–"} µs/req, errors ${r.errors}, non-2xx ${r.non_2xx}`);
+          log(
+            `${rounds > 1 ? `round ${round}/${rounds} ` : ""}${front.name}: ${r.requests_per_second} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, CPU ${r.cpu_us_per_request ?? "–"} µs/req, errors ${r.errors}, non-2xx ${r.non_2xx}`,
+          );
         } catch (err) {
           skipped.set(f.name, "failed");
           notes.push(`${front.name} failed: ${(err as Error).message}`);
@@ -134,9 +143,11 @@ export async function frontScenario(scenario: "sink" | "pushgateway", workers: n
   const nginx1 = nginx(1);
   for (const r of rows) {
     if (r.skipped) continue;
-    r.cpu_ratio_nginx_1w = r.cpu_us_per_request != null && nginx1?.cpu_us_per_request ? round(r.cpu_us_per_request / nginx1.cpu_us_per_request) : null;
+    r.cpu_ratio_nginx_1w =
+      r.cpu_us_per_request != null && nginx1?.cpu_us_per_request ? round(r.cpu_us_per_request / nginx1.cpu_us_per_request) : null;
     const ref = r.workers === null ? undefined : nginx(r.workers);
-    r.rps_ratio_nginx = ref?.requests_per_second && r.requests_per_second !== undefined ? round(r.requests_per_second / ref.requests_per_second) : null;
+    r.rps_ratio_nginx =
+      ref?.requests_per_second && r.requests_per_second !== undefined ? round(r.requests_per_second / ref.requests_per_second) : null;
   }
   return { scenario, upstream, rows, notes };
 }

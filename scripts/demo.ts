@@ -78,7 +78,9 @@ async function startPushgateway(bin: string, name: string, preferred: number): P
   let lastError = "";
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = candidates[attempt] ?? (await freePort());
-    const proc = spawn(bin, ["--persistence.file=", `--web.listen-address=${HOST}:${port}`, "--log.level=warn"], { stdio: ["ignore", "ignore", "pipe"] });
+    const proc = spawn(bin, ["--persistence.file=", `--web.listen-address=${HOST}:${port}`, "--log.level=warn"], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     started.add(proc);
     let stderr = "";
     proc.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -90,7 +92,8 @@ async function startPushgateway(bin: string, name: string, preferred: number): P
         if ((await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) })).ok) {
           const gw = { name, url, port, proc };
           proc.once("exit", (code, signal) => {
-            if (!stopping) out(`! ${name} (pid ${proc.pid}) exited unexpectedly (${signal ?? `code ${code}`}); dyshard routes its groups to the others`);
+            if (!stopping)
+              out(`! ${name} (pid ${proc.pid}) exited unexpectedly (${signal ?? `code ${code}`}); dyshard routes its groups to the others`);
           });
           return gw;
         }
@@ -173,7 +176,11 @@ interface Example {
 const EXAMPLES: Example[] = [
   {
     note: "3 spellings: label order swapped, a value in @base64",
-    paths: ["/metrics/job/backup/instance/db-1/region/eu", "/metrics/job/backup/region/eu/instance/db-1", `/metrics/job/backup/instance@base64/${b64("db-1")}/region/eu`],
+    paths: [
+      "/metrics/job/backup/instance/db-1/region/eu",
+      "/metrics/job/backup/region/eu/instance/db-1",
+      `/metrics/job/backup/instance@base64/${b64("db-1")}/region/eu`,
+    ],
   },
   { note: "", paths: ["/metrics/job/backup/instance/db-2/region/eu"] },
   { note: "", paths: ["/metrics/job/backup/instance/db-3/region/us"] },
@@ -192,7 +199,12 @@ function groupOf(path: string): GroupingKey {
 /** `{job="backup", instance="db-1", region="eu"}`: the job first, then the labels by name. */
 function showGroup(labels: Record<string, string>): string {
   const { job, ...rest } = labels;
-  const parts = [`job=${JSON.stringify(job ?? "")}`, ...Object.keys(rest).sort().map((k) => `${k}=${JSON.stringify(rest[k])}`)];
+  const parts = [
+    `job=${JSON.stringify(job ?? "")}`,
+    ...Object.keys(rest)
+      .sort()
+      .map((k) => `${k}=${JSON.stringify(rest[k])}`),
+  ];
   return `{${parts.join(", ")}}`;
 }
 
@@ -201,7 +213,12 @@ const labelId = (labels: Record<string, string>) => JSON.stringify(Object.entrie
 async function push(base: string, method: string, path: string, value: number): Promise<void> {
   const body = `# TYPE demo_records_processed gauge\ndemo_records_processed ${value}\n# TYPE demo_last_success_timestamp_seconds gauge\ndemo_last_success_timestamp_seconds ${Math.floor(Date.now() / 1000)}\n`;
   try {
-    const res = await fetch(base + path, { method, body, headers: { "content-type": "text/plain; version=0.0.4" }, signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(base + path, {
+      method,
+      body,
+      headers: { "content-type": "text/plain; version=0.0.4" },
+      signal: AbortSignal.timeout(10_000),
+    });
     const text = await res.text();
     if (res.status !== 200) problems.push(`${method} ${path} answered ${res.status}: ${text.trim()}`);
   } catch (err) {
@@ -253,11 +270,21 @@ async function main(): Promise<void> {
     const labels = { ...group.labels, job: group.job };
     const on = holders.get(labelId(labels)) ?? [];
     const owner = app!.cluster.owner(routingKey(group));
-    if (on.length !== 1) problems.push(`${showGroup(labels)} is on ${on.length} Pushgateways (${on.map((g) => g.name).join(", ") || "none"}), expected exactly one`);
-    else if (on[0]!.url !== owner?.url) problems.push(`${showGroup(labels)} is on ${on[0]!.name} but the ring names ${owner?.url ?? "no owner"}`);
-    return { group: showGroup(labels), pushes: ex.paths.length, where: on.map((g) => `${g.name} ${g.url}`).join(" + ") || "(nowhere)", note: ex.note };
+    if (on.length !== 1)
+      problems.push(
+        `${showGroup(labels)} is on ${on.length} Pushgateways (${on.map((g) => g.name).join(", ") || "none"}), expected exactly one`,
+      );
+    else if (on[0]!.url !== owner?.url)
+      problems.push(`${showGroup(labels)} is on ${on[0]!.name} but the ring names ${owner?.url ?? "no owner"}`);
+    return {
+      group: showGroup(labels),
+      pushes: ex.paths.length,
+      where: on.map((g) => `${g.name} ${g.url}`).join(" + ") || "(nowhere)",
+      note: ex.note,
+    };
   });
-  if (stored !== EXAMPLES.length) problems.push(`the Pushgateways hold ${stored} groups in all, expected ${EXAMPLES.length} (one per example)`);
+  if (stored !== EXAMPLES.length)
+    problems.push(`the Pushgateways hold ${stored} groups in all, expected ${EXAMPLES.length} (one per example)`);
 
   const pushes = EXAMPLES.reduce((sum, ex) => sum + ex.paths.length, 0);
   out(`Pushed ${pushes} times through dyshard, ${EXAMPLES.length} distinct groups. Where each group landed:`);
@@ -267,7 +294,9 @@ async function main(): Promise<void> {
   out(`  ${"GROUP".padEnd(w1)}  PUSHES  ${"PUSHGATEWAY".padEnd(w3)}  NOTE`);
   for (const r of rows) out(`  ${r.group.padEnd(w1)}  ${String(r.pushes).padStart(6)}  ${r.where.padEnd(w3)}  ${r.note}`.trimEnd());
   out();
-  out(`  Groups per Pushgateway: ${gateways.map((g) => `${g.name} ${rows.filter((r) => r.where.startsWith(g.name + " ")).length}`).join(", ")}.`);
+  out(
+    `  Groups per Pushgateway: ${gateways.map((g) => `${g.name} ${rows.filter((r) => r.where.startsWith(g.name + " ")).length}`).join(", ")}.`,
+  );
   out("  Every spelling of a group reached the same Pushgateway, so each group is stored once.");
   out();
 
@@ -275,7 +304,11 @@ async function main(): Promise<void> {
   const binRel = relative(process.cwd(), BIN_DYSHARD);
   const binShown = binRel && !binRel.startsWith("..") && !isAbsolute(binRel) ? binRel : BIN_DYSHARD;
   const upstreamFlags = gateways.map((g) => `--upstream ${g.url}`).join(" ");
-  out(SMOKE ? "Commands to try (while the demo runs):" : "Try it (in another terminal; Ctrl-C here stops dyshard and the three Pushgateways):");
+  out(
+    SMOKE
+      ? "Commands to try (while the demo runs):"
+      : "Try it (in another terminal; Ctrl-C here stops dyshard and the three Pushgateways):",
+  );
   out();
   out("  # push a group through dyshard; it picks the Pushgateway");
   out(`  echo 'demo_try 1' | curl -sS -X PUT --data-binary @- ${dyshard}/metrics/job/try/instance/me`);

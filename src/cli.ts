@@ -79,11 +79,15 @@ settingsOptions(program.command("serve").description("route pushes to the Pushga
   await starting;
 });
 
-settingsOptions(program.command("route").description("print where each push path would be routed (every upstream taken as healthy; contacts nothing)"), ["upstreams", "shard_by"])
+settingsOptions(
+  program.command("route").description("print where each push path would be routed (every upstream taken as healthy; contacts nothing)"),
+  ["upstreams", "shard_by"],
+)
   .argument("[paths...]", "push paths such as /metrics/job/j/instance/a (default: one per line on standard input)")
   .action(async (paths: string[], opts: Record<string, unknown>) => {
     const config = configFrom(opts);
-    if (config.upstreams.filter((u) => !u.retired).length === 0) fail("no upstreams configured: give at least one --upstream URL (or upstreams: in the config file)");
+    if (config.upstreams.filter((u) => !u.retired).length === 0)
+      fail("no upstreams configured: give at least one --upstream URL (or upstreams: in the config file)");
     const cluster = new Cluster(config.upstreams, await loadHash64());
     let rejected = 0;
     const one = (path: string) => {
@@ -102,7 +106,25 @@ settingsOptions(program.command("route").description("print where each push path
     process.exitCode = rejected > 0 ? 1 : 0;
   });
 
-settingsOptions(program.command("rebalance").description("hand stale groups over to their owners once: print the plan (--dry-run) or carry it out (--apply), as JSON"), ["upstreams", "shard_by", "handover.concurrency", "handover.max_inventory", "discovery.type", "discovery.consul.address", "discovery.consul.token", "discovery.consul.datacenter", "discovery.consul.service", "discovery.consul.tag", "health.timeout", "limits.upstream_timeout"])
+settingsOptions(
+  program
+    .command("rebalance")
+    .description("hand stale groups over to their owners once: print the plan (--dry-run) or carry it out (--apply), as JSON"),
+  [
+    "upstreams",
+    "shard_by",
+    "handover.concurrency",
+    "handover.max_inventory",
+    "discovery.type",
+    "discovery.consul.address",
+    "discovery.consul.token",
+    "discovery.consul.datacenter",
+    "discovery.consul.service",
+    "discovery.consul.tag",
+    "health.timeout",
+    "limits.upstream_timeout",
+  ],
+)
   .option("--dry-run", "print the plan, change nothing")
   .option("--apply", "carry the plan out and print the result")
   .action(async (opts: Record<string, unknown>) => {
@@ -113,7 +135,11 @@ settingsOptions(program.command("rebalance").description("hand stale groups over
       const members = await discoverOnce(config, consul).catch((err: Error) => fail(`cannot read the membership: ${err.message}`));
       if (members.length === 0) fail("no upstreams: give --upstream URLs, a config file, or --discovery consul");
       const cluster = new Cluster(members, await loadHash64());
-      const handover = handoverFromConfig(config, cluster, new Registry(), createLogger("warn", process.stderr), { consul, who: "dyshard rebalance (cli)", once: true });
+      const handover = handoverFromConfig(config, cluster, new Registry(), createLogger("warn", process.stderr), {
+        consul,
+        who: "dyshard rebalance (cli)",
+        once: true,
+      });
       const report = await handover.run({ dryRun: Boolean(opts.dryRun) });
       await handover.stop();
       process.stdout.write(JSON.stringify(report, null, 2) + "\n");

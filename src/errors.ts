@@ -40,7 +40,13 @@ export const Codes = {
 } as const;
 
 /** Codes that mean "no answer in time"; their text names the limit when it is known. */
-const TIMEOUTS = new Set([Codes.UPSTREAM_TIMEOUT, "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT", "ETIMEDOUT"]);
+const TIMEOUTS = new Set([
+  Codes.UPSTREAM_TIMEOUT,
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "ETIMEDOUT",
+]);
 
 /** A failure's code: its own, or its cause's (fetch and undici wrap the socket's error). */
 export function errorCode(err: unknown): string | undefined {

@@ -17,7 +17,8 @@ export function dataMetrics(cluster: Cluster, registry = new Registry()) {
   collectDefaultMetrics({ register: registry });
   // prom-client names these gauges `*_total`, which `promtool check metrics` rejects; its
   // nodejs_active_handles / _requests / _resources gauges (by type) carry the same counts.
-  for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(name);
+  for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"])
+    registry.removeSingleMetric(name);
   const registers = [registry];
   // Counted in a plain map on the push path and handed to prom-client only when scraped: a
   // prom-client child still hashes its label set on every inc(), which cost microseconds per push.
@@ -31,10 +32,15 @@ export function dataMetrics(cluster: Cluster, registry = new Registry()) {
     registers,
     collect() {
       this.reset();
-      for (const byUpstream of counts.values()) for (const c of byUpstream.values()) this.inc({ method: c.method, code: c.code, upstream: c.upstream }, c.n);
+      for (const byUpstream of counts.values())
+        for (const c of byUpstream.values()) this.inc({ method: c.method, code: c.code, upstream: c.upstream }, c.n);
     },
   });
-  const duration = new PlainHistogram("dyshard_request_duration_seconds", "Time from a push's arrival to the end of dyshard's answer.", [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+  const duration = new PlainHistogram(
+    "dyshard_request_duration_seconds",
+    "Time from a push's arrival to the end of dyshard's answer.",
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
   registry.registerMetric(duration as unknown as Metric);
   const retries = new Counter({
     name: "dyshard_upstream_retries_total",
@@ -78,7 +84,10 @@ export function dataMetrics(cluster: Cluster, registry = new Registry()) {
 
 /** Interned "status method" keys for the usual answers. */
 const STATUS_METHOD: Record<number, Record<string, string>> = Object.fromEntries(
-  [200, 202, 400, 404, 405, 413, 500, 502, 503, 504].map((code) => [code, Object.fromEntries(["PUT", "POST", "DELETE"].map((m) => [m, `${code} ${m}`]))]),
+  [200, 202, 400, 404, 405, 413, 500, 502, 503, 504].map((code) => [
+    code,
+    Object.fromEntries(["PUT", "POST", "DELETE"].map((m) => [m, `${code} ${m}`])),
+  ]),
 );
 
 /** Health changes and ring rebuilds (counted where health is decided). */
@@ -89,7 +98,11 @@ export function controlMetrics(cluster: Cluster, registry: Registry) {
     labelNames: ["upstream", "state"] as const,
     registers: [registry],
   });
-  const ringChanges = new Counter({ name: "dyshard_ring_changes_total", help: "Times the ring was rebuilt after a membership or health change.", registers: [registry] });
+  const ringChanges = new Counter({
+    name: "dyshard_ring_changes_total",
+    help: "Times the ring was rebuilt after a membership or health change.",
+    registers: [registry],
+  });
   cluster.on("change", ({ member, healthy }) => healthChanges.inc({ upstream: member.url, state: healthy ? "up" : "down" }));
   cluster.on("ring", () => ringChanges.inc());
 }
@@ -126,8 +139,16 @@ class PlainHistogram {
   get() {
     let cumulative = 0;
     const bucket = `${this.name}_bucket`;
-    const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = this.bounds.map((le, i) => ({ metricName: bucket, labels: { le }, value: (cumulative += this.counts[i] as number) }));
-    values.push({ metricName: bucket, labels: { le: "+Inf" }, value: this.count }, { metricName: `${this.name}_sum`, labels: {}, value: this.sum }, { metricName: `${this.name}_count`, labels: {}, value: this.count });
+    const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = this.bounds.map((le, i) => ({
+      metricName: bucket,
+      labels: { le },
+      value: (cumulative += this.counts[i] as number),
+    }));
+    values.push(
+      { metricName: bucket, labels: { le: "+Inf" }, value: this.count },
+      { metricName: `${this.name}_sum`, labels: {}, value: this.sum },
+      { metricName: `${this.name}_count`, labels: {}, value: this.count },
+    );
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 

@@ -16,46 +16,232 @@ export interface Setting {
 }
 
 export const SETTINGS: Setting[] = [
-  { path: "listen", flag: "--listen <host:port>", env: "DYSHARD_LISTEN", description: "address to listen on (default 0.0.0.0:9091, the Pushgateway's port)" },
-  { path: "upstreams", flag: "--upstream <url>", env: "DYSHARD_UPSTREAMS", description: "a Pushgateway URL, may carry a path prefix (repeatable)", list: true },
+  {
+    path: "listen",
+    flag: "--listen <host:port>",
+    env: "DYSHARD_LISTEN",
+    description: "address to listen on (default 0.0.0.0:9091, the Pushgateway's port)",
+  },
+  {
+    path: "upstreams",
+    flag: "--upstream <url>",
+    env: "DYSHARD_UPSTREAMS",
+    description: "a Pushgateway URL, may carry a path prefix (repeatable)",
+    list: true,
+  },
   { path: "mode", flag: "--mode <proxy|redirect>", env: "DYSHARD_MODE", description: "proxy pushes (default) or answer 307 to the owner" },
-  { path: "engine", flag: "--engine <undici|native|http-proxy>", env: "DYSHARD_ENGINE", description: "forwarding engine in proxy mode (default undici)" },
-  { path: "shard_by", flag: "--shard-by <group|job>", env: "DYSHARD_SHARD_BY", description: "route each group on its own (default) or all groups of a job together" },
-  { path: "health.interval", flag: "--health-interval <duration>", env: "DYSHARD_HEALTH_INTERVAL", description: "active health check interval (default 2s)" },
-  { path: "health.timeout", flag: "--health-timeout <duration>", env: "DYSHARD_HEALTH_TIMEOUT", description: "active health check timeout (default 1s)" },
-  { path: "health.rise", flag: "--health-rise <n>", env: "DYSHARD_HEALTH_RISE", description: "passing checks before an upstream is up (default 2)" },
-  { path: "health.fall", flag: "--health-fall <n>", env: "DYSHARD_HEALTH_FALL", description: "failing checks before an upstream is down (default 3)" },
-  { path: "limits.max_body", flag: "--max-body <size>", env: "DYSHARD_MAX_BODY", description: "largest push body accepted, else 413 (default 64MiB)" },
-  { path: "limits.retry_body", flag: "--retry-body <size>", env: "DYSHARD_RETRY_BODY", description: "bodies up to this size are held and retried on failover (default 1MiB)" },
-  { path: "limits.spool_dir", flag: "--spool-dir <dir>", env: "DYSHARD_SPOOL_DIR", description: "where bodies over --retry-body wait on disk until complete (default: the system's temporary directory)" },
-  { path: "limits.max_spool", flag: "--max-spool <size>", env: "DYSHARD_MAX_SPOOL", description: "disk all spooled bodies may take together; past it bodies stream, not retried (default 1GiB; 0 turns spooling off)" },
-  { path: "limits.client_body_timeout", flag: "--client-body-timeout <duration>", env: "DYSHARD_CLIENT_BODY_TIMEOUT", description: "longest wait between two reads of a push body, else 408 (default 60s; 0 turns it off)" },
-  { path: "limits.upstream_timeout", flag: "--upstream-timeout <duration>", env: "DYSHARD_UPSTREAM_TIMEOUT", description: "upstream answer timeout, else 504 (default 30s)" },
-  { path: "limits.client_header_timeout", flag: "--client-header-timeout <duration>", env: "DYSHARD_CLIENT_HEADER_TIMEOUT", description: "time a client has to send its headers (default 10s)" },
-  { path: "limits.client_idle_timeout", flag: "--client-idle-timeout <duration>", env: "DYSHARD_CLIENT_IDLE_TIMEOUT", description: "idle keep-alive connections close after this (default 60s)" },
-  { path: "limits.max_header_size", flag: "--max-header-size <size>", env: "DYSHARD_MAX_HEADER_SIZE", description: "largest request line and headers together, else 431 (default 1MiB, the Pushgateway's)" },
-  { path: "limits.shutdown_timeout", flag: "--shutdown-timeout <duration>", env: "DYSHARD_SHUTDOWN_TIMEOUT", description: "how long in-flight requests may finish on SIGTERM (default 10s)" },
-  { path: "handover.rebalance_interval", flag: "--rebalance-interval <duration>", env: "DYSHARD_REBALANCE_INTERVAL", description: "periodic handover sweep of stale groups (default 1m; 0 turns it off)" },
-  { path: "handover.settle", flag: "--rebalance-settle <duration>", env: "DYSHARD_REBALANCE_SETTLE", description: "wait after a ring change before handing groups over (default 5s)" },
-  { path: "handover.concurrency", flag: "--rebalance-concurrency <n>", env: "DYSHARD_REBALANCE_CONCURRENCY", description: "Pushgateway requests in flight during a handover (default 4)" },
-  { path: "handover.max_inventory", flag: "--rebalance-max-inventory <size>", env: "DYSHARD_REBALANCE_MAX_INVENTORY", description: "largest /api/v1/metrics answer read from one instance (default 256MiB)" },
-  { path: "handover.recent_window", flag: "--rebalance-recent-window <duration>", env: "DYSHARD_REBALANCE_RECENT_WINDOW", description: "after an owner change, a push also deletes the group's copy at the old owner this long (default 10m; 0: never)" },
-  { path: "handover.lock_key", flag: "--rebalance-lock-key <key>", env: "DYSHARD_REBALANCE_LOCK_KEY", description: "Consul KV key of the one-at-a-time handover lock (default dyshard/handover/<service>)" },
-  { path: "handover.lock_ttl", flag: "--rebalance-lock-ttl <duration>", env: "DYSHARD_REBALANCE_LOCK_TTL", description: "TTL of the Consul session behind the one-at-a-time handover lock (default 15s; Consul's minimum is 10s)" },
-  { path: "discovery.type", flag: "--discovery <static|consul>", env: "DYSHARD_DISCOVERY", description: "where membership and health come from (default static: --upstream and own checks)" },
-  { path: "discovery.consul.address", flag: "--consul-address <url>", env: "DYSHARD_CONSUL_ADDRESS", description: "Consul HTTP API (default http://127.0.0.1:8500)" },
+  {
+    path: "engine",
+    flag: "--engine <undici|native|http-proxy>",
+    env: "DYSHARD_ENGINE",
+    description: "forwarding engine in proxy mode (default undici)",
+  },
+  {
+    path: "shard_by",
+    flag: "--shard-by <group|job>",
+    env: "DYSHARD_SHARD_BY",
+    description: "route each group on its own (default) or all groups of a job together",
+  },
+  {
+    path: "health.interval",
+    flag: "--health-interval <duration>",
+    env: "DYSHARD_HEALTH_INTERVAL",
+    description: "active health check interval (default 2s)",
+  },
+  {
+    path: "health.timeout",
+    flag: "--health-timeout <duration>",
+    env: "DYSHARD_HEALTH_TIMEOUT",
+    description: "active health check timeout (default 1s)",
+  },
+  {
+    path: "health.rise",
+    flag: "--health-rise <n>",
+    env: "DYSHARD_HEALTH_RISE",
+    description: "passing checks before an upstream is up (default 2)",
+  },
+  {
+    path: "health.fall",
+    flag: "--health-fall <n>",
+    env: "DYSHARD_HEALTH_FALL",
+    description: "failing checks before an upstream is down (default 3)",
+  },
+  {
+    path: "limits.max_body",
+    flag: "--max-body <size>",
+    env: "DYSHARD_MAX_BODY",
+    description: "largest push body accepted, else 413 (default 64MiB)",
+  },
+  {
+    path: "limits.retry_body",
+    flag: "--retry-body <size>",
+    env: "DYSHARD_RETRY_BODY",
+    description: "bodies up to this size are held and retried on failover (default 1MiB)",
+  },
+  {
+    path: "limits.spool_dir",
+    flag: "--spool-dir <dir>",
+    env: "DYSHARD_SPOOL_DIR",
+    description: "where bodies over --retry-body wait on disk until complete (default: the system's temporary directory)",
+  },
+  {
+    path: "limits.max_spool",
+    flag: "--max-spool <size>",
+    env: "DYSHARD_MAX_SPOOL",
+    description: "disk all spooled bodies may take together; past it bodies stream, not retried (default 1GiB; 0 turns spooling off)",
+  },
+  {
+    path: "limits.client_body_timeout",
+    flag: "--client-body-timeout <duration>",
+    env: "DYSHARD_CLIENT_BODY_TIMEOUT",
+    description: "longest wait between two reads of a push body, else 408 (default 60s; 0 turns it off)",
+  },
+  {
+    path: "limits.upstream_timeout",
+    flag: "--upstream-timeout <duration>",
+    env: "DYSHARD_UPSTREAM_TIMEOUT",
+    description: "upstream answer timeout, else 504 (default 30s)",
+  },
+  {
+    path: "limits.client_header_timeout",
+    flag: "--client-header-timeout <duration>",
+    env: "DYSHARD_CLIENT_HEADER_TIMEOUT",
+    description: "time a client has to send its headers (default 10s)",
+  },
+  {
+    path: "limits.client_idle_timeout",
+    flag: "--client-idle-timeout <duration>",
+    env: "DYSHARD_CLIENT_IDLE_TIMEOUT",
+    description: "idle keep-alive connections close after this (default 60s)",
+  },
+  {
+    path: "limits.max_header_size",
+    flag: "--max-header-size <size>",
+    env: "DYSHARD_MAX_HEADER_SIZE",
+    description: "largest request line and headers together, else 431 (default 1MiB, the Pushgateway's)",
+  },
+  {
+    path: "limits.shutdown_timeout",
+    flag: "--shutdown-timeout <duration>",
+    env: "DYSHARD_SHUTDOWN_TIMEOUT",
+    description: "how long in-flight requests may finish on SIGTERM (default 10s)",
+  },
+  {
+    path: "handover.rebalance_interval",
+    flag: "--rebalance-interval <duration>",
+    env: "DYSHARD_REBALANCE_INTERVAL",
+    description: "periodic handover sweep of stale groups (default 1m; 0 turns it off)",
+  },
+  {
+    path: "handover.settle",
+    flag: "--rebalance-settle <duration>",
+    env: "DYSHARD_REBALANCE_SETTLE",
+    description: "wait after a ring change before handing groups over (default 5s)",
+  },
+  {
+    path: "handover.concurrency",
+    flag: "--rebalance-concurrency <n>",
+    env: "DYSHARD_REBALANCE_CONCURRENCY",
+    description: "Pushgateway requests in flight during a handover (default 4)",
+  },
+  {
+    path: "handover.max_inventory",
+    flag: "--rebalance-max-inventory <size>",
+    env: "DYSHARD_REBALANCE_MAX_INVENTORY",
+    description: "largest /api/v1/metrics answer read from one instance (default 256MiB)",
+  },
+  {
+    path: "handover.recent_window",
+    flag: "--rebalance-recent-window <duration>",
+    env: "DYSHARD_REBALANCE_RECENT_WINDOW",
+    description: "after an owner change, a push also deletes the group's copy at the old owner this long (default 10m; 0: never)",
+  },
+  {
+    path: "handover.lock_key",
+    flag: "--rebalance-lock-key <key>",
+    env: "DYSHARD_REBALANCE_LOCK_KEY",
+    description: "Consul KV key of the one-at-a-time handover lock (default dyshard/handover/<service>)",
+  },
+  {
+    path: "handover.lock_ttl",
+    flag: "--rebalance-lock-ttl <duration>",
+    env: "DYSHARD_REBALANCE_LOCK_TTL",
+    description: "TTL of the Consul session behind the one-at-a-time handover lock (default 15s; Consul's minimum is 10s)",
+  },
+  {
+    path: "discovery.type",
+    flag: "--discovery <static|consul>",
+    env: "DYSHARD_DISCOVERY",
+    description: "where membership and health come from (default static: --upstream and own checks)",
+  },
+  {
+    path: "discovery.consul.address",
+    flag: "--consul-address <url>",
+    env: "DYSHARD_CONSUL_ADDRESS",
+    description: "Consul HTTP API (default http://127.0.0.1:8500)",
+  },
   { path: "discovery.consul.token", flag: "--consul-token <token>", env: "DYSHARD_CONSUL_TOKEN", description: "Consul ACL token" },
-  { path: "discovery.consul.datacenter", flag: "--consul-datacenter <dc>", env: "DYSHARD_CONSUL_DATACENTER", description: "Consul datacenter (default: the agent's)" },
-  { path: "discovery.consul.service", flag: "--consul-service <name>", env: "DYSHARD_CONSUL_SERVICE", description: "Consul service of the Pushgateways (default pushgateway)" },
+  {
+    path: "discovery.consul.datacenter",
+    flag: "--consul-datacenter <dc>",
+    env: "DYSHARD_CONSUL_DATACENTER",
+    description: "Consul datacenter (default: the agent's)",
+  },
+  {
+    path: "discovery.consul.service",
+    flag: "--consul-service <name>",
+    env: "DYSHARD_CONSUL_SERVICE",
+    description: "Consul service of the Pushgateways (default pushgateway)",
+  },
   { path: "discovery.consul.tag", flag: "--consul-tag <tag>", env: "DYSHARD_CONSUL_TAG", description: "only instances with this tag" },
-  { path: "discovery.consul.wait", flag: "--consul-wait <duration>", env: "DYSHARD_CONSUL_WAIT", description: "blocking query wait (default 30s)" },
-  { path: "discovery.consul.register", flag: "--consul-register", env: "DYSHARD_CONSUL_REGISTER", description: "register the configured upstreams (and dyshard itself) in Consul" },
-  { path: "discovery.consul.check_interval", flag: "--consul-check-interval <duration>", env: "DYSHARD_CONSUL_CHECK_INTERVAL", description: "interval of the registered HTTP checks (default 5s)" },
-  { path: "discovery.consul.check_timeout", flag: "--consul-check-timeout <duration>", env: "DYSHARD_CONSUL_CHECK_TIMEOUT", description: "timeout of the registered HTTP checks (default 2s)" },
-  { path: "discovery.consul.deregister_critical_after", flag: "--consul-deregister-after <duration>", env: "DYSHARD_CONSUL_DEREGISTER_AFTER", description: "Consul removes an instance critical this long (at least 1m; default never)" },
-  { path: "discovery.consul.advertise", flag: "--consul-advertise <host:port>", env: "DYSHARD_CONSUL_ADVERTISE", description: "address of this dyshard for its own registration (default hostname:listen port)" },
-  { path: "workers", flag: "--workers <n>", env: "DYSHARD_WORKERS", description: "worker processes serving pushes, all on one ring (default 1)" },
-  { path: "log_level", flag: "--log-level <level>", env: "DYSHARD_LOG_LEVEL", description: "trace, debug, info (default), warn, error, silent" },
+  {
+    path: "discovery.consul.wait",
+    flag: "--consul-wait <duration>",
+    env: "DYSHARD_CONSUL_WAIT",
+    description: "blocking query wait (default 30s)",
+  },
+  {
+    path: "discovery.consul.register",
+    flag: "--consul-register",
+    env: "DYSHARD_CONSUL_REGISTER",
+    description: "register the configured upstreams (and dyshard itself) in Consul",
+  },
+  {
+    path: "discovery.consul.check_interval",
+    flag: "--consul-check-interval <duration>",
+    env: "DYSHARD_CONSUL_CHECK_INTERVAL",
+    description: "interval of the registered HTTP checks (default 5s)",
+  },
+  {
+    path: "discovery.consul.check_timeout",
+    flag: "--consul-check-timeout <duration>",
+    env: "DYSHARD_CONSUL_CHECK_TIMEOUT",
+    description: "timeout of the registered HTTP checks (default 2s)",
+  },
+  {
+    path: "discovery.consul.deregister_critical_after",
+    flag: "--consul-deregister-after <duration>",
+    env: "DYSHARD_CONSUL_DEREGISTER_AFTER",
+    description: "Consul removes an instance critical this long (at least 1m; default never)",
+  },
+  {
+    path: "discovery.consul.advertise",
+    flag: "--consul-advertise <host:port>",
+    env: "DYSHARD_CONSUL_ADVERTISE",
+    description: "address of this dyshard for its own registration (default hostname:listen port)",
+  },
+  {
+    path: "workers",
+    flag: "--workers <n>",
+    env: "DYSHARD_WORKERS",
+    description: "worker processes serving pushes, all on one ring (default 1)",
+  },
+  {
+    path: "log_level",
+    flag: "--log-level <level>",
+    env: "DYSHARD_LOG_LEVEL",
+    description: "trace, debug, info (default), warn, error, silent",
+  },
 ];
 
 /** The camelCase key commander gives a setting's flag (`--health-interval` → `healthInterval`). */
@@ -77,7 +263,17 @@ export function loadConfig({ file, env = {}, flags = {} }: LoadOptions): Config 
   const raw: Record<string, unknown> = file ? readConfigFile(file) : {};
   for (const s of SETTINGS) {
     const fromEnv = env[s.env];
-    if (fromEnv !== undefined && fromEnv !== "") setPath(raw, s.path, s.list ? fromEnv.split(",").map((v) => v.trim()).filter(Boolean) : fromEnv);
+    if (fromEnv !== undefined && fromEnv !== "")
+      setPath(
+        raw,
+        s.path,
+        s.list
+          ? fromEnv
+              .split(",")
+              .map((v) => v.trim())
+              .filter(Boolean)
+          : fromEnv,
+      );
     const fromFlag = flags[optionKey(s)];
     if (fromFlag !== undefined && !(Array.isArray(fromFlag) && fromFlag.length === 0)) setPath(raw, s.path, fromFlag);
   }
@@ -86,7 +282,7 @@ export function loadConfig({ file, env = {}, flags = {} }: LoadOptions): Config 
     const issue = parsed.error.issues[0];
     const key = issue?.path.join(".") || "(config)";
     const setting = SETTINGS.find((s) => key === s.path || key.startsWith(s.path + "."));
-    const where = setting ? ` (${(setting.flag.split(" ")[0] as string)}, ${setting.env})` : "";
+    const where = setting ? ` (${setting.flag.split(" ")[0] as string}, ${setting.env})` : "";
     throw new ConfigError(`invalid ${key}${where}: ${issue?.message ?? "invalid value"}`);
   }
   const c = parsed.data;

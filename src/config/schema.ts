@@ -44,9 +44,7 @@ const upstreamUrl = z.string().transform((v, ctx) => {
 
 const upstream = z.union([
   upstreamUrl.transform((url) => ({ url, slot: undefined as number | undefined, retired: false })),
-  z
-    .object({ url: upstreamUrl, slot: z.coerce.number().int().min(0).max(4095).optional(), retired: z.boolean().default(false) })
-    .strict(),
+  z.object({ url: upstreamUrl, slot: z.coerce.number().int().min(0).max(4095).optional(), retired: z.boolean().default(false) }).strict(),
 ]);
 
 const listen = z.string().transform((v, ctx) => {
@@ -66,7 +64,10 @@ const consul = z
     address: upstreamUrl.default("http://127.0.0.1:8500"),
     token: z.string().default(""),
     datacenter: z.string().default(""),
-    service: z.string().regex(/^[A-Za-z0-9_-]+$/, "a Consul service name (letters, digits, - and _)").default("pushgateway"),
+    service: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, "a Consul service name (letters, digits, - and _)")
+      .default("pushgateway"),
     tag: z.string().default(""),
     wait: duration("30s"),
     register: flag.default(false),

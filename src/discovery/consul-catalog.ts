@@ -32,7 +32,10 @@ export function membersFromHealth(entries: HealthEntry[]): CatalogResult {
     let slot: number | undefined;
     if (raw !== undefined && raw !== "") {
       slot = /^\d{1,4}$/.test(raw) && Number(raw) < 4096 ? Number(raw) : undefined;
-      if (slot === undefined) warnings.push(`${e.Service.ID}: dyshard_slot ${JSON.stringify(raw)} is not a slot number (0-4095); placed after the explicit slots`);
+      if (slot === undefined)
+        warnings.push(
+          `${e.Service.ID}: dyshard_slot ${JSON.stringify(raw)} is not a slot number (0-4095); placed after the explicit slots`,
+        );
     }
     const prev = instances.get(url);
     if (prev) {
@@ -51,7 +54,8 @@ export function membersFromHealth(entries: HealthEntry[]): CatalogResult {
       taken.add(i.slot);
       members.push({ slot: i.slot, url: i.url, discovered: i.discovered, discoveryReason: i.reason });
     } else {
-      if (i.slot !== undefined) warnings.push(`${i.id}: dyshard_slot ${i.slot} is already taken by another instance; placed after the explicit slots`);
+      if (i.slot !== undefined)
+        warnings.push(`${i.id}: dyshard_slot ${i.slot} is already taken by another instance; placed after the explicit slots`);
       unplaced.push(i);
     }
   }

@@ -30,16 +30,19 @@ export class ConsulDiscovery {
     private readonly log: Logger,
     private readonly opts: ConsulDiscoveryOptions,
   ) {
-    this.errors = new Counter({ name: "dyshard_discovery_errors_total", help: "Failed Consul health queries (the ring keeps its last membership meanwhile).", registers: [registry] });
-    const self = this;
-    new Gauge({
+    this.errors = new Counter({
+      name: "dyshard_discovery_errors_total",
+      help: "Failed Consul health queries (the ring keeps its last membership meanwhile).",
+      registers: [registry],
+    });
+    const gauge: Gauge = new Gauge({
       name: "dyshard_discovery_last_success_timestamp_seconds",
       help: "Unix time of the last successful Consul health answer (0 before the first).",
       registers: [registry],
-      collect() {
+      collect: () => {
         // A blocking query that times out unchanged is a success too, but emits no "change".
-        self.lastSuccessMs = Math.max(self.lastSuccessMs, self.watch?.updateTime() ?? 0);
-        this.set(self.lastSuccessMs / 1000);
+        this.lastSuccessMs = Math.max(this.lastSuccessMs, this.watch?.updateTime() ?? 0);
+        gauge.set(this.lastSuccessMs / 1000);
       },
     });
   }
@@ -48,12 +51,20 @@ export class ConsulDiscovery {
     if (this.stopped || this.watch) return;
     const options: Record<string, unknown> = { service: this.opts.service, wait: `${Math.round(this.opts.waitMs)}ms` };
     if (this.opts.tag) options.tag = this.opts.tag;
-    const watch = this.consul.watch({ method: this.consul.health.service, options: options as never, backoffFactor: 100, backoffMax: 5000 });
+    const watch = this.consul.watch({
+      method: this.consul.health.service,
+      options: options as never,
+      backoffFactor: 100,
+      backoffMax: 5000,
+    });
     this.watch = watch;
     watch.on("change", (data: unknown) => this.apply(data as HealthEntry[]));
     watch.on("error", (err: Error & { statusCode?: number }) => {
       this.errors.inc();
-      this.log.warn({ err: err.message, status: err.statusCode, healthy_members: this.cluster.healthyCount() }, "Consul health query failed; routing on the last known membership");
+      this.log.warn(
+        { err: err.message, status: err.statusCode, healthy_members: this.cluster.healthyCount() },
+        "Consul health query failed; routing on the last known membership",
+      );
     });
     // node-consul ends a watch for good on some answers (a 400, no X-Consul-Index): start anew.
     watch.on("end", () => {

@@ -119,7 +119,10 @@ export class ConsulLock {
     } catch (err) {
       if (this.session !== id) return; // released or replaced meanwhile
       if ((err as { statusCode?: number }).statusCode === 404) {
-        this.log.warn({ key: this.opts.key, session: id, was_held: this.acquired }, "Consul lock session is gone (expired or destroyed); the next attempt starts a new one");
+        this.log.warn(
+          { key: this.opts.key, session: id, was_held: this.acquired },
+          "Consul lock session is gone (expired or destroyed); the next attempt starts a new one",
+        );
         this.forget();
       } else {
         this.log.warn({ err: errorText(err), key: this.opts.key, session: id }, "Could not renew the Consul lock session; retrying");

@@ -50,7 +50,11 @@ export function upstreamRegistration(u: UpstreamConfig, o: RegistrarOptions): Re
 /** dyshard's own Consul service. Pure. */
 export function selfRegistration(o: RegistrarOptions): Registration {
   const [host, port] = splitHostPort(o.advertise);
-  return withCheck({ id: `dyshard-${host}-${port}`, name: "dyshard", address: host, port, tags: [], meta: { dyshard_upstream_service: o.service } }, `http://${o.advertise}/-/ready`, o);
+  return withCheck(
+    { id: `dyshard-${host}-${port}`, name: "dyshard", address: host, port, tags: [], meta: { dyshard_upstream_service: o.service } },
+    `http://${o.advertise}/-/ready`,
+    o,
+  );
 }
 
 function withCheck(r: Omit<Registration, "check">, http: string, o: RegistrarOptions): Registration {
@@ -86,9 +90,15 @@ export class ConsulRegistrar {
 
   /** Registers what is missing or changed; deregisters retired upstreams. Returns what it changed. */
   async sync(): Promise<string[]> {
-    const [services, checks] = (await Promise.all([this.consul.agent.service.list(), this.consul.agent.check.list()])) as [Record<string, AgentService>, Record<string, AgentCheck>];
+    const [services, checks] = (await Promise.all([this.consul.agent.service.list(), this.consul.agent.check.list()])) as [
+      Record<string, AgentService>,
+      Record<string, AgentCheck>,
+    ];
     const changed: string[] = [];
-    const wanted = [...this.upstreams.filter((u) => !u.retired).map((u) => upstreamRegistration(u, this.opts)), selfRegistration(this.opts)];
+    const wanted = [
+      ...this.upstreams.filter((u) => !u.retired).map((u) => upstreamRegistration(u, this.opts)),
+      selfRegistration(this.opts),
+    ];
     for (const r of wanted) {
       if (holds(services[r.id], checks, r)) continue;
       await this.consul.agent.service.register(r as never);
@@ -117,7 +127,9 @@ export class ConsulRegistrar {
   async stop(): Promise<void> {
     clearTimeout(this.timer);
     const id = selfRegistration(this.opts).id;
-    await this.consul.agent.service.deregister(id).catch((err: Error) => this.log.warn({ err: err.message, id }, "could not deregister from Consul"));
+    await this.consul.agent.service
+      .deregister(id)
+      .catch((err: Error) => this.log.warn({ err: err.message, id }, "could not deregister from Consul"));
   }
 }
 
@@ -137,7 +149,12 @@ interface AgentCheck {
 
 function holds(s: AgentService | undefined, checks: Record<string, AgentCheck>, r: Registration): boolean {
   if (!s) return false;
-  const same = s.Service === r.name && s.Address === r.address && s.Port === r.port && JSON.stringify([...(s.Tags ?? [])].sort()) === JSON.stringify([...r.tags].sort()) && JSON.stringify(sortKeys(s.Meta ?? {})) === JSON.stringify(sortKeys(r.meta));
+  const same =
+    s.Service === r.name &&
+    s.Address === r.address &&
+    s.Port === r.port &&
+    JSON.stringify([...(s.Tags ?? [])].sort()) === JSON.stringify([...r.tags].sort()) &&
+    JSON.stringify(sortKeys(s.Meta ?? {})) === JSON.stringify(sortKeys(r.meta));
   // The check's name spells out its URL, interval, timeout and reaping: same name, same check.
   return same && Object.values(checks).some((c) => c.ServiceID === r.id && c.Name === r.check.name);
 }

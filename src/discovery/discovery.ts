@@ -16,21 +16,41 @@ export interface Discovery {
 const FIRST_ANSWER_MS = 5000;
 
 /** `consul` is given in Consul mode; its owner destroys it. */
-export async function startDiscovery(config: Config, cluster: Cluster, registry: Registry, log: Logger, boundPort: number, consul?: ConsulClient): Promise<Discovery> {
+export async function startDiscovery(
+  config: Config,
+  cluster: Cluster,
+  registry: Registry,
+  log: Logger,
+  boundPort: number,
+  consul?: ConsulClient,
+): Promise<Discovery> {
   if (!consul) return { stop: async () => {} };
 
   const c = config.discovery.consul;
   let registrar: ConsulRegistrar | undefined;
   if (c.register) {
-    registrar = new ConsulRegistrar(consul, config.upstreams, { ...c, advertise: c.advertise || defaultAdvertise(config.listen.host, boundPort) }, log);
-    await registrar.sync().catch((err: Error) => log.warn({ err: err.message, consul: c.address }, "Consul registration failed; will retry"));
+    registrar = new ConsulRegistrar(
+      consul,
+      config.upstreams,
+      { ...c, advertise: c.advertise || defaultAdvertise(config.listen.host, boundPort) },
+      log,
+    );
+    await registrar
+      .sync()
+      .catch((err: Error) => log.warn({ err: err.message, consul: c.address }, "Consul registration failed; will retry"));
     registrar.start();
   }
   const discovery = new ConsulDiscovery(consul, cluster, registry, log, c);
   discovery.start();
-  const first = await Promise.race([discovery.ready.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), FIRST_ANSWER_MS).unref())]);
+  const first = await Promise.race([
+    discovery.ready.then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), FIRST_ANSWER_MS).unref()),
+  ]);
   if (!first) log.warn({ consul: c.address, service: c.service }, "no answer from Consul yet: serving 503 until it answers");
-  log.info({ consul: c.address, service: c.service, members: cluster.active().map((m) => `${m.slot}=${m.url}${m.healthy ? "" : " (down)"}`) }, "following Consul");
+  log.info(
+    { consul: c.address, service: c.service, members: cluster.active().map((m) => `${m.slot}=${m.url}${m.healthy ? "" : " (down)"}`) },
+    "following Consul",
+  );
   return {
     async stop() {
       discovery.stop();

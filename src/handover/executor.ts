@@ -58,7 +58,9 @@ async function executeChunk(owner: number, steps: HandoverStep[], deps: ExecuteD
     const results = await mapLimit(steps, deps.concurrency, (step) => bringToOwner(step, ownerUrl, fresh, deps));
     const wrote = results.some((r) => r.outcome === "copied" || r.outcome === "merged");
     const confirm = wrote ? index(await deps.client.groups(ownerUrl)) : fresh;
-    return await mapLimit(results, deps.concurrency, (r) => (r.outcome === "failed" || r.outcome === "skipped" ? Promise.resolve(r) : removeStale(r, ownerUrl, confirm, deps)));
+    return await mapLimit(results, deps.concurrency, (r) =>
+      r.outcome === "failed" || r.outcome === "skipped" ? Promise.resolve(r) : removeStale(r, ownerUrl, confirm, deps),
+    );
   } catch (err) {
     return steps.map((step) => ({ step, outcome: "failed", deleted: 0, error: (err as Error).message }));
   } finally {
@@ -92,9 +94,14 @@ async function bringToOwner(step: HandoverStep, ownerUrl: string, fresh: Map<str
 }
 
 /** The ledger decided: the copy at the slot of the last acknowledged push goes to the owner as it is. */
-async function bringAcknowledged(step: Extract<HandoverStep, { action: "copy" | "delete" }>, ownerUrl: string, deps: ExecuteDeps): Promise<StepResult> {
+async function bringAcknowledged(
+  step: Extract<HandoverStep, { action: "copy" | "delete" }>,
+  ownerUrl: string,
+  deps: ExecuteDeps,
+): Promise<StepResult> {
   const source = step.action === "copy" ? step.source : step.owner;
-  if (deps.authority?.(step.group) !== source) return { step, outcome: "skipped", deleted: 0, error: "the last acknowledged push moved since the plan" };
+  if (deps.authority?.(step.group) !== source)
+    return { step, outcome: "skipped", deleted: 0, error: "the last acknowledged push moved since the plan" };
   if (step.action === "delete") return { step, outcome: "deleted", deleted: 0 };
   const copy = deps.snapshot.get(`${source}|${groupId(step.group)}`);
   if (!copy) return { step, outcome: "failed", deleted: 0, error: "no acknowledged copy in the inventory" };
@@ -112,9 +119,15 @@ async function removeStale(r: StepResult, ownerUrl: string, confirm: Map<string,
   const held = confirm.get(id);
   // Decided by the ledger: the stale copies may carry newer push times, which mean nothing here.
   const acknowledged = (r.step.action === "copy" || r.step.action === "delete") && r.step.acknowledged === true;
-  const newestStale = acknowledged ? -Infinity : Math.max(...r.step.from.map((slot) => pushTimeSeconds(deps.snapshot.get(`${slot}|${id}`) ?? { labels: {} }) ?? -Infinity));
+  const newestStale = acknowledged
+    ? -Infinity
+    : Math.max(...r.step.from.map((slot) => pushTimeSeconds(deps.snapshot.get(`${slot}|${id}`) ?? { labels: {} }) ?? -Infinity));
   if (!held || (pushTimeSeconds(held) ?? -Infinity) < newestStale) {
-    return { ...r, outcome: "failed", error: `${ownerUrl} does not hold the group after the ${r.outcome === "deleted" ? "check" : r.outcome === "merged" ? "merge" : "copy"}; stale copies kept` };
+    return {
+      ...r,
+      outcome: "failed",
+      error: `${ownerUrl} does not hold the group after the ${r.outcome === "deleted" ? "check" : r.outcome === "merged" ? "merge" : "copy"}; stale copies kept`,
+    };
   }
   let deleted = 0;
   const errors: string[] = [];
@@ -136,7 +149,9 @@ function index(groups: ApiGroup[]): Map<string, ApiGroup> {
 }
 
 export function families(g: ApiGroup): string[] {
-  return Object.keys(g).filter((k) => k !== "labels" && k !== "last_push_successful" && k !== "push_time_seconds" && k !== "push_failure_time_seconds");
+  return Object.keys(g).filter(
+    (k) => k !== "labels" && k !== "last_push_successful" && k !== "push_time_seconds" && k !== "push_failure_time_seconds",
+  );
 }
 
 function only(g: ApiGroup, names: string[]): ApiGroup {

@@ -26,7 +26,15 @@ export interface HandoverSetup {
 export function handoverFromConfig(config: Config, cluster: Cluster, registry: Registry, log: Logger, setup: HandoverSetup): Handover {
   const h = config.handover;
   const lock = setup.consul
-    ? new ConsulLock(setup.consul, { key: h.lockKey || `dyshard/handover/${config.discovery.consul.service}`, ttlMs: h.lockTtlMs, name: `${setup.who} ${hostname()}:${process.pid}` }, log)
+    ? new ConsulLock(
+        setup.consul,
+        {
+          key: h.lockKey || `dyshard/handover/${config.discovery.consul.service}`,
+          ttlMs: h.lockTtlMs,
+          name: `${setup.who} ${hostname()}:${process.pid}`,
+        },
+        log,
+      )
     : undefined;
   const options = {
     ...h,

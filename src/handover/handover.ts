@@ -41,7 +41,6 @@ export interface HandoverLock {
   release(): Promise<void>;
 }
 
-
 export class Handover {
   private readonly client: PushgatewayClient;
   private readonly m;
@@ -66,13 +65,42 @@ export class Handover {
     this.client = new PushgatewayClient({ timeoutMs: opts.timeoutMs, maxInventoryBytes: opts.maxInventoryBytes });
     const registers = [registry];
     this.m = {
-      copied: new Counter({ name: "dyshard_handover_groups_copied_total", help: "Groups copied (or merged) to their owner by the handover.", registers }),
-      deleted: new Counter({ name: "dyshard_handover_groups_deleted_total", help: "Stale group copies deleted, by what deleted them (sweep: a handover run; push: right after a push to the new owner).", labelNames: ["via"] as const, registers }),
-      failed: new Counter({ name: "dyshard_handover_groups_failed_total", help: "Handover steps that failed (the stale copy is kept; the next run retries).", registers }),
-      misplaced: new Gauge({ name: "dyshard_handover_misplaced_groups", help: "Groups found on an instance that does not own them, in the last run.", registers }),
-      lastRun: new Gauge({ name: "dyshard_handover_last_run_timestamp_seconds", help: "Unix time the last handover run ended.", registers }),
-      runs: new Counter({ name: "dyshard_handover_runs_total", help: "Handover runs carried out (dry runs and runs left to the holder of the Consul lock not counted).", registers }),
-      lastDuration: new Gauge({ name: "dyshard_handover_last_run_duration_seconds", help: "Duration of the last handover run.", registers }),
+      copied: new Counter({
+        name: "dyshard_handover_groups_copied_total",
+        help: "Groups copied (or merged) to their owner by the handover.",
+        registers,
+      }),
+      deleted: new Counter({
+        name: "dyshard_handover_groups_deleted_total",
+        help: "Stale group copies deleted, by what deleted them (sweep: a handover run; push: right after a push to the new owner).",
+        labelNames: ["via"] as const,
+        registers,
+      }),
+      failed: new Counter({
+        name: "dyshard_handover_groups_failed_total",
+        help: "Handover steps that failed (the stale copy is kept; the next run retries).",
+        registers,
+      }),
+      misplaced: new Gauge({
+        name: "dyshard_handover_misplaced_groups",
+        help: "Groups found on an instance that does not own them, in the last run.",
+        registers,
+      }),
+      lastRun: new Gauge({
+        name: "dyshard_handover_last_run_timestamp_seconds",
+        help: "Unix time the last handover run ended.",
+        registers,
+      }),
+      runs: new Counter({
+        name: "dyshard_handover_runs_total",
+        help: "Handover runs carried out (dry runs and runs left to the holder of the Consul lock not counted).",
+        registers,
+      }),
+      lastDuration: new Gauge({
+        name: "dyshard_handover_last_run_duration_seconds",
+        help: "Duration of the last handover run.",
+        registers,
+      }),
     };
     this.recent = new RecentOwners(cluster, this.client, opts.recentMs, log, () => this.countPushDelete());
   }
@@ -103,7 +131,10 @@ export class Handover {
     const finished = await settlesWithin(this.running, this.opts.shutdownTimeoutMs);
     if (finished) await this.client.close();
     else {
-      this.log.warn({ shutdown_timeout_ms: this.opts.shutdownTimeoutMs }, "stopping: abandoning the handover run in progress (the next run redoes its work)");
+      this.log.warn(
+        { shutdown_timeout_ms: this.opts.shutdownTimeoutMs },
+        "stopping: abandoning the handover run in progress (the next run redoes its work)",
+      );
       await this.client.destroy();
     }
     await this.lock?.release();
@@ -154,7 +185,21 @@ export class Handover {
 
   private async runOnce(dryRun: boolean): Promise<RunReport> {
     const started = Date.now();
-    const report: RunReport = { dry_run: dryRun, started_at: new Date(started).toISOString(), duration_ms: 0, inventoried: [], errors: [], groups: 0, misplaced: 0, copied: 0, merged: 0, deleted: 0, failed: 0, left: 0, steps: [] };
+    const report: RunReport = {
+      dry_run: dryRun,
+      started_at: new Date(started).toISOString(),
+      duration_ms: 0,
+      inventoried: [],
+      errors: [],
+      groups: 0,
+      misplaced: 0,
+      copied: 0,
+      merged: 0,
+      deleted: 0,
+      failed: 0,
+      left: 0,
+      steps: [],
+    };
     if (!dryRun && this.lock && !(await this.lock.tryAcquire())) {
       report.skipped = "another dyshard holds the handover lock";
       report.duration_ms = Date.now() - started;
@@ -189,9 +234,19 @@ export class Handover {
     let results: StepResult[];
     if (dryRun) results = plan.steps.map((step) => ({ step, outcome: step.action === "leave" ? "left" : "skipped", deleted: 0 }));
     else {
-      const deps = { client: this.client, urlOf, ownerOf, snapshot, concurrency: this.opts.concurrency, log: this.log, ...(this.gate ? { gate: { gate: this.gate, keyOf } } : {}), ...(authority ? { authority } : {}) };
+      const deps = {
+        client: this.client,
+        urlOf,
+        ownerOf,
+        snapshot,
+        concurrency: this.opts.concurrency,
+        log: this.log,
+        ...(this.gate ? { gate: { gate: this.gate, keyOf } } : {}),
+        ...(authority ? { authority } : {}),
+      };
       results = await executePlan(plan, deps);
-      for (const r of results) if (isAcknowledged(r.step) && (r.outcome === "copied" || r.outcome === "deleted")) ledger?.resolved(ledgerKey(r.step.group));
+      for (const r of results)
+        if (isAcknowledged(r.step) && (r.outcome === "copied" || r.outcome === "deleted")) ledger?.resolved(ledgerKey(r.step.group));
     }
     Object.assign(report, tally(results, dryRun, urlOf));
     report.duration_ms = Date.now() - started;
@@ -204,7 +259,20 @@ export class Handover {
       this.m.lastRun.set(Date.now() / 1000);
       this.m.lastDuration.set(report.duration_ms / 1000);
       if (report.misplaced || report.errors.length) {
-        this.log.info({ groups: report.groups, misplaced: report.misplaced, copied: report.copied, merged: report.merged, deleted: report.deleted, failed: report.failed, left: report.left, errors: report.errors, duration_ms: report.duration_ms }, "handover run");
+        this.log.info(
+          {
+            groups: report.groups,
+            misplaced: report.misplaced,
+            copied: report.copied,
+            merged: report.merged,
+            deleted: report.deleted,
+            failed: report.failed,
+            left: report.left,
+            errors: report.errors,
+            duration_ms: report.duration_ms,
+          },
+          "handover run",
+        );
       }
     }
     return report;
@@ -217,7 +285,13 @@ async function settlesWithin(p: Promise<unknown> | undefined, ms: number): Promi
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
   try {
-    return await Promise.race([p.then(() => true, () => true), late]);
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -235,4 +309,3 @@ function ledgerKey(labels: Record<string, string>): string {
 function isAcknowledged(step: HandoverStep): boolean {
   return (step.action === "copy" || step.action === "delete") && step.acknowledged === true;
 }
-

@@ -67,7 +67,13 @@ export function planHandover({ copies, ownerOf, inventoried, authority }: PlanIn
     if (stale.length === 0) continue;
     const from = stale.map((c) => c.slot);
     if (owner === undefined || !inventoried.has(owner)) {
-      steps.push({ action: "leave", group, owner: owner ?? null, from, reason: owner === undefined ? "no healthy owner" : `owner slot ${owner} could not be inventoried` });
+      steps.push({
+        action: "leave",
+        group,
+        owner: owner ?? null,
+        from,
+        reason: owner === undefined ? "no healthy owner" : `owner slot ${owner} could not be inventoried`,
+      });
       continue;
     }
     const held = list.find((c) => c.slot === owner);
@@ -80,17 +86,49 @@ export function planHandover({ copies, ownerOf, inventoried, authority }: PlanIn
     if (held && time(held) >= time(newest)) {
       const missing = newest.families.filter((f) => !held.families.includes(f));
       if (missing.length === 0) steps.push({ action: "delete", group, owner, from, reason: "owner holds the same or a newer push" });
-      else steps.push({ action: "merge", group, owner, source: newest.slot, families: missing.sort(), from, reason: `owner holds a newer push but lacks ${missing.join(", ")}` });
+      else
+        steps.push({
+          action: "merge",
+          group,
+          owner,
+          source: newest.slot,
+          families: missing.sort(),
+          from,
+          reason: `owner holds a newer push but lacks ${missing.join(", ")}`,
+        });
     } else {
-      steps.push({ action: "copy", group, owner, source: newest.slot, from, reason: held ? "owner holds an older push" : "owner lacks the group" });
+      steps.push({
+        action: "copy",
+        group,
+        owner,
+        source: newest.slot,
+        from,
+        reason: held ? "owner holds an older push" : "owner lacks the group",
+      });
     }
   }
   return { groups: byGroup.size, misplaced: steps.length, steps };
 }
 
 function acknowledgedStep(group: Record<string, string>, owner: number, acked: number, from: number[]): HandoverStep {
-  if (acked === owner) return { action: "delete", group, owner, from, reason: "owner holds the last acknowledged push; the other copies were not acknowledged", acknowledged: true };
-  return { action: "copy", group, owner, source: acked, from, reason: `slot ${acked} holds the last acknowledged push; the other copies were not acknowledged`, acknowledged: true };
+  if (acked === owner)
+    return {
+      action: "delete",
+      group,
+      owner,
+      from,
+      reason: "owner holds the last acknowledged push; the other copies were not acknowledged",
+      acknowledged: true,
+    };
+  return {
+    action: "copy",
+    group,
+    owner,
+    source: acked,
+    from,
+    reason: `slot ${acked} holds the last acknowledged push; the other copies were not acknowledged`,
+    acknowledged: true,
+  };
 }
 
 function time(c: GroupCopy): number {

@@ -54,7 +54,8 @@ export class PushLedger implements PushOutcomes {
 
   unacknowledged(group: string, slot: number, at: number): void {
     let e = this.entries.get(group);
-    if (e) this.entries.delete(group); // re-inserted: Map order stays oldest-touched first
+    if (e)
+      this.entries.delete(group); // re-inserted: Map order stays oldest-touched first
     else e = { unacked: new Map(), touched: at };
     e.unacked.set(slot, at);
     e.touched = at;

@@ -45,7 +45,11 @@ export class RecentOwners {
     }
     const path = target.split("?")[0] as string;
     for (const url of stale) {
-      this.client.deletePath(url, path).then(this.onDeleted, (err: Error) => this.log.warn({ err: err.message, url, path }, "could not delete the stale copy after a push"));
+      this.client
+        .deletePath(url, path)
+        .then(this.onDeleted, (err: Error) =>
+          this.log.warn({ err: err.message, url, path }, "could not delete the stale copy after a push"),
+        );
     }
   }
 

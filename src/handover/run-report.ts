@@ -13,5 +13,13 @@ export interface RunReport {
   deleted: number;
   failed: number;
   left: number;
-  steps: { action: string; group: Record<string, string>; owner: string | null; from: string[]; reason: string; outcome?: string; error?: string }[];
+  steps: {
+    action: string;
+    group: Record<string, string>;
+    owner: string | null;
+    from: string[];
+    reason: string;
+    outcome?: string;
+    error?: string;
+  }[];
 }

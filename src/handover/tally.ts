@@ -21,5 +21,11 @@ export function tally(results: StepResult[], dryRun: boolean, urlOf: (slot: numb
 
 function describe(step: HandoverStep, urlOf: (slot: number) => string | undefined) {
   const name = (slot: number) => urlOf(slot) ?? `slot ${slot}`;
-  return { action: step.action, group: step.group, owner: step.owner === null ? null : name(step.owner), from: step.from.map(name), reason: step.reason };
+  return {
+    action: step.action,
+    group: step.group,
+    owner: step.owner === null ? null : name(step.owner),
+    from: step.from.map(name),
+    reason: step.reason,
+  };
 }

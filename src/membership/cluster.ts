@@ -94,7 +94,16 @@ export class Cluster extends EventEmitter<{ change: [HealthChange]; ring: [Ring]
         changedSet = true;
         const retired = s.retired ?? false;
         const healthy = !retired && discovered;
-        next[s.slot] = { slot: s.slot, url: s.url, retired, discovered, reachable: true, healthy, since: now, reason: retired ? "retired" : (s.discoveryReason ?? (cause === "start" ? "assumed up at start" : "joined")) };
+        next[s.slot] = {
+          slot: s.slot,
+          url: s.url,
+          retired,
+          discovered,
+          reachable: true,
+          healthy,
+          since: now,
+          reason: retired ? "retired" : (s.discoveryReason ?? (cause === "start" ? "assumed up at start" : "joined")),
+        };
       }
     }
     if (this.members.some((m, slot) => m && !next[slot])) changedSet = true;

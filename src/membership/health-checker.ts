@@ -53,13 +53,19 @@ export class HealthChecker {
     const streak = result.ok ? Math.max(prev, 0) + 1 : Math.min(prev, 0) - 1;
     this.streak.set(m, streak);
     if (!m.reachable && streak >= this.opts.rise) this.cluster.setHealth(m.slot, true, `${streak} passing checks of /-/ready`);
-    else if (m.reachable && -streak >= this.opts.fall) this.cluster.setHealth(m.slot, false, `${-streak} failing checks of /-/ready: ${result.detail}`);
+    else if (m.reachable && -streak >= this.opts.fall)
+      this.cluster.setHealth(m.slot, false, `${-streak} failing checks of /-/ready: ${result.detail}`);
   }
 }
 
 async function probe(url: string, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
   try {
-    const res = await request(`${url}/-/ready`, { method: "GET", headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await request(`${url}/-/ready`, {
+      method: "GET",
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     await res.body.dump();
     return { ok: res.statusCode === 200, detail: `status ${res.statusCode}` };
   } catch (err) {

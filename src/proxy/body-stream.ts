@@ -35,7 +35,11 @@ export class BodyStream extends Readable implements WatchedRead {
     this.received = received;
     places.watch.add(this);
     if (spooled === undefined) this.fromSource(head);
-    else spooled.written.then(() => this.fromFile(spooled.path, head), (err: Error) => this.destroy(err));
+    else
+      spooled.written.then(
+        () => this.fromFile(spooled.path, head),
+        (err: Error) => this.destroy(err),
+      );
   }
 
   private fromFile(path: string, head: Buffer[]): void {

@@ -18,7 +18,6 @@ export type AttemptResult =
   /** Nothing reached the client: the Forwarder may retry or answer an error itself. */
   | { relayed: false; error: unknown };
 
-
 export interface Engine {
   readonly name: string;
   forward(upstreamUrl: string, req: UpstreamRequest, res: ServerResponse): Promise<AttemptResult>;

@@ -67,7 +67,13 @@ export class Forwarder {
     spool: Spool,
     private readonly hooks: PushHooks = {},
   ) {
-    this.places = { holdBytes: opts.retryBodyBytes, maxBytes: opts.maxBodyBytes, memory: new Budget(HOLD_BUDGET_BYTES), spool, watch: new BodyWatch(opts.clientBodyTimeoutMs) };
+    this.places = {
+      holdBytes: opts.retryBodyBytes,
+      maxBytes: opts.maxBodyBytes,
+      memory: new Budget(HOLD_BUDGET_BYTES),
+      spool,
+      watch: new BodyWatch(opts.clientBodyTimeoutMs),
+    };
   }
 
   /** Once the listener is closed: stops the body watch and deletes what is left in the spool. */
@@ -109,7 +115,13 @@ export class Forwarder {
     }
   }
 
-  private async send(req: IncomingMessage, res: ServerResponse, push: PushTarget, body: PushBody, first: Member | undefined): Promise<Outcome> {
+  private async send(
+    req: IncomingMessage,
+    res: ServerResponse,
+    push: PushTarget,
+    body: PushBody,
+    first: Member | undefined,
+  ): Promise<Outcome> {
     const key = push.key;
     const headers = forwardableRawHeaders(req.rawHeaders);
     const outcomes = this.hooks.outcomes;
@@ -120,9 +132,17 @@ export class Forwarder {
       const owner = attempt === 0 ? first : this.cluster.owner(key);
       if (owner === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));
       const payload = body.kind === "held" ? body.bytes : body.kind === "spooled" ? body.open() : body.stream;
-      const result = await this.engine.forward(owner.url, { method: req.method as string, target: req.url as string, headers, body: payload }, res);
+      const result = await this.engine.forward(
+        owner.url,
+        { method: req.method as string, target: req.url as string, headers, body: payload },
+        res,
+      );
       if (body.kind === "spooled") (payload as Readable).destroy(); // this attempt's file handle
-      const verdict = classifyAttempt(result, { clientGone: res.destroyed, streamed: body.kind === "streamed", ownersLeft: this.cluster.active().length - attempt - 1 });
+      const verdict = classifyAttempt(result, {
+        clientGone: res.destroyed,
+        streamed: body.kind === "streamed",
+        ownersLeft: this.cluster.active().length - attempt - 1,
+      });
       if (verdict.kind === "relayed") {
         if (verdict.acknowledged && outcomes && outcomes.size > 0) outcomes.acknowledged(ledgerKeyOf(push.group), owner.slot, Date.now());
         return { upstream: owner.url, status: verdict.status };
@@ -131,7 +151,8 @@ export class Forwarder {
       if (outcomes && verdict.unacknowledged) outcomes.unacknowledged(ledgerKeyOf(push.group), owner.slot, Date.now());
       const error = (result as { error: unknown }).error;
       if (verdict.kind === "client-gone") return { upstream: owner.url, status: 499 };
-      if (verdict.kind === "timeout") return answer(res, 504, `upstream ${owner.url} did not answer within ${this.opts.upstreamTimeoutMs}ms`, false, owner.url);
+      if (verdict.kind === "timeout")
+        return answer(res, 504, `upstream ${owner.url} did not answer within ${this.opts.upstreamTimeoutMs}ms`, false, owner.url);
       if (verdict.kind === "failed") {
         this.log.warn({ upstream: owner.url, err: errorText(error) }, "upstream request failed");
         return answer(res, 502, `upstream ${owner.url} failed: ${errorText(error)}`, false, owner.url);
@@ -139,7 +160,13 @@ export class Forwarder {
       // Passive detection: take the owner off the ring now; the active checks bring it back.
       this.cluster.setHealth(owner.slot, false, `connection failed: ${errorText(error)}`);
       if (!verdict.retry) {
-        return answer(res, 502, `upstream ${owner.url} failed: ${errorText(error)}${verdict.why === "streamed" ? " (body streamed, no room in the spool: not retried)" : ""}`, false, owner.url);
+        return answer(
+          res,
+          502,
+          `upstream ${owner.url} failed: ${errorText(error)}${verdict.why === "streamed" ? " (body streamed, no room in the spool: not retried)" : ""}`,
+          false,
+          owner.url,
+        );
       }
       this.metrics.retries.inc({ upstream: owner.url });
     }

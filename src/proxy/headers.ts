@@ -1,7 +1,19 @@
 // Hop-by-hop headers belong to one connection and must not cross the proxy (RFC 9110 §7.6.1);
 // undici also refuses some of them outright. Everything else passes through untouched.
 
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "expect", "host"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "expect",
+  "host",
+]);
 /** Runs twice per push over every header: a name of none of these lengths is passed without lowercasing. */
 const HOP_LENGTHS = new Set([...HOP_BY_HOP].map((n) => n.length));
 
@@ -21,7 +33,11 @@ export function forwardableRawHeaders(raw: (Buffer | string)[]): string[] {
     const name = text(raw[i]);
     if (HOP_LENGTHS.has(name.length)) {
       const lower = name.toLowerCase();
-      if (lower === "connection") listed = text(raw[i + 1]).toLowerCase().split(",").map((s) => s.trim());
+      if (lower === "connection")
+        listed = text(raw[i + 1])
+          .toLowerCase()
+          .split(",")
+          .map((s) => s.trim());
       if (HOP_BY_HOP.has(lower)) continue;
     }
     out.push(name, text(raw[i + 1]));
@@ -29,6 +45,7 @@ export function forwardableRawHeaders(raw: (Buffer | string)[]): string[] {
   if (listed === undefined) return out;
   // Names the Connection header lists are hop-by-hop as well (it usually lists none of them).
   const kept: string[] = [];
-  for (let i = 0; i < out.length; i += 2) if (!listed.includes((out[i] as string).toLowerCase())) kept.push(out[i] as string, out[i + 1] as string);
+  for (let i = 0; i < out.length; i += 2)
+    if (!listed.includes((out[i] as string).toLowerCase())) kept.push(out[i] as string, out[i + 1] as string);
   return kept;
 }

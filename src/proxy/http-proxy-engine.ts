@@ -12,7 +12,10 @@ import { upstreamTimeout } from "../errors.js";
 
 export class HttpProxyEngine implements Engine {
   readonly name = "http-proxy";
-  private readonly agents = { http: new http.Agent({ keepAlive: true, maxSockets: 256 }), https: new https.Agent({ keepAlive: true, maxSockets: 256 }) };
+  private readonly agents = {
+    http: new http.Agent({ keepAlive: true, maxSockets: 256 }),
+    https: new https.Agent({ keepAlive: true, maxSockets: 256 }),
+  };
   private readonly proxy = httpProxy.createProxyServer({ changeOrigin: true, xfwd: false });
   /** Per attempt: hands the outgoing request over, so that a timeout or a failing body can abort it. */
   private readonly attempts = new WeakMap<object, (proxyReq: ClientRequest) => void>();
@@ -29,7 +32,14 @@ export class HttpProxyEngine implements Engine {
   forward(upstreamUrl: string, req: UpstreamRequest, res: ServerResponse): Promise<AttemptResult> {
     // http-proxy listens on, and reads the socket of, the request it is given. A stand-in per
     // attempt keeps it off the client's request, which the Forwarder owns (and may retry from).
-    const stand = Object.assign(new EventEmitter(), { method: req.method, url: req.target, headers: headerObject(req.headers), httpVersion: "1.1", socket: { destroyed: false }, connection: {} });
+    const stand = Object.assign(new EventEmitter(), {
+      method: req.method,
+      url: req.target,
+      headers: headerObject(req.headers),
+      httpVersion: "1.1",
+      socket: { destroyed: false },
+      connection: {},
+    });
     const body = Buffer.isBuffer(req.body) ? Readable.from([req.body]) : req.body;
     return new Promise((resolve) => {
       let proxyReq: ClientRequest | undefined;
@@ -51,7 +61,9 @@ export class HttpProxyEngine implements Engine {
         proxyReq = r;
         r.setTimeout(this.timeoutMs, () => fail(upstreamTimeout(this.timeoutMs)));
       });
-      res.once("close", () => (res.headersSent ? done({ relayed: true, status: res.statusCode }) : fail(new Error("client closed the connection"))));
+      res.once("close", () =>
+        res.headersSent ? done({ relayed: true, status: res.statusCode }) : fail(new Error("client closed the connection")),
+      );
       this.proxy.web(
         stand as unknown as IncomingMessage,
         res,

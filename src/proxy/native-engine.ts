@@ -54,7 +54,10 @@ export class NativeEngine implements Engine {
     let o = this.origins.get(upstreamUrl);
     if (o === undefined) {
       const url = new URL(upstreamUrl);
-      o = { pool: new Pool(url, { connections: CONNECTIONS_PER_UPSTREAM, idleTimeoutMs: IDLE_TIMEOUT_MS }), prefix: url.pathname.replace(/\/$/, "") };
+      o = {
+        pool: new Pool(url, { connections: CONNECTIONS_PER_UPSTREAM, idleTimeoutMs: IDLE_TIMEOUT_MS }),
+        prefix: url.pathname.replace(/\/$/, ""),
+      };
       this.origins.set(upstreamUrl, o);
     }
     return o;
@@ -225,7 +228,13 @@ class Exchange implements Carried, ResponseHandler {
       if (destroy) c.socket.destroy();
     }
     // A kept-alive connection the upstream had closed meanwhile: one more try on a fresh one.
-    if (this.reused && !this.retried && !this.parser.started && Buffer.isBuffer(this.req.body) && (error as { code?: string }).code !== Codes.UPSTREAM_TIMEOUT) {
+    if (
+      this.reused &&
+      !this.retried &&
+      !this.parser.started &&
+      Buffer.isBuffer(this.req.body) &&
+      (error as { code?: string }).code !== Codes.UPSTREAM_TIMEOUT
+    ) {
       this.retried = true;
       this.parser = new ResponseParser(this, this.req.method === "HEAD");
       return this.start(this.origin.pool.connect());

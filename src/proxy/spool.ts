@@ -29,7 +29,10 @@ export class Spool {
     try {
       return new Spool(await mkdtemp(join(parent, "dyshard-spool-")), new Budget(limit));
     } catch (err) {
-      log.warn({ spool_dir: parent, err: (err as Error).message }, "cannot spool push bodies there: bodies over --retry-body will stream and not be retried");
+      log.warn(
+        { spool_dir: parent, err: (err as Error).message },
+        "cannot spool push bodies there: bodies over --retry-body will stream and not be retried",
+      );
       return new Spool("", new Budget(0));
     }
   }

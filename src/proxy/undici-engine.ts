@@ -43,7 +43,17 @@ export class UndiciEngine implements Engine {
           resolve({ relayed: true, status });
         },
       };
-      pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: prefix + req.target, headers: req.headers, body: req.body, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs }, handler as unknown as Dispatcher.DispatchHandler);
+      pool.dispatch(
+        {
+          method: req.method as Dispatcher.HttpMethod,
+          path: prefix + req.target,
+          headers: req.headers,
+          body: req.body,
+          headersTimeout: this.timeoutMs,
+          bodyTimeout: this.timeoutMs,
+        },
+        handler as unknown as Dispatcher.DispatchHandler,
+      );
     });
   }
 

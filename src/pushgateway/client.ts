@@ -11,7 +11,11 @@ export class PushgatewayClient {
 
   /** GET <url>/api/v1/metrics: every group the instance holds. */
   async groups(url: string): Promise<ApiGroup[]> {
-    const res = await request(`${url}/api/v1/metrics`, { dispatcher: this.agent, headersTimeout: this.opts.timeoutMs, bodyTimeout: this.opts.timeoutMs });
+    const res = await request(`${url}/api/v1/metrics`, {
+      dispatcher: this.agent,
+      headersTimeout: this.opts.timeoutMs,
+      bodyTimeout: this.opts.timeoutMs,
+    });
     if (res.statusCode !== 200) {
       await res.body.dump();
       throw new Error(`${url}/api/v1/metrics answered ${res.statusCode}`);
@@ -33,7 +37,14 @@ export class PushgatewayClient {
 
   /** PUT (replace the group) or POST (replace only the families in `text`). */
   async push(url: string, labels: Record<string, string>, text: string, method: "PUT" | "POST" = "PUT"): Promise<void> {
-    const res = await request(url + groupPath(labels), { method, body: text, headers: { "content-type": "text/plain; version=0.0.4" }, dispatcher: this.agent, headersTimeout: this.opts.timeoutMs, bodyTimeout: this.opts.timeoutMs });
+    const res = await request(url + groupPath(labels), {
+      method,
+      body: text,
+      headers: { "content-type": "text/plain; version=0.0.4" },
+      dispatcher: this.agent,
+      headersTimeout: this.opts.timeoutMs,
+      bodyTimeout: this.opts.timeoutMs,
+    });
     const answer = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`${method} ${url}${groupPath(labels)} answered ${res.statusCode}: ${answer.trim()}`);
   }
@@ -44,7 +55,12 @@ export class PushgatewayClient {
 
   /** DELETE <url><path>: the group that push path addresses (202 also when it does not exist). */
   async deletePath(url: string, path: string): Promise<void> {
-    const res = await request(url + path, { method: "DELETE", dispatcher: this.agent, headersTimeout: this.opts.timeoutMs, bodyTimeout: this.opts.timeoutMs });
+    const res = await request(url + path, {
+      method: "DELETE",
+      dispatcher: this.agent,
+      headersTimeout: this.opts.timeoutMs,
+      bodyTimeout: this.opts.timeoutMs,
+    });
     const answer = await res.body.text();
     if (res.statusCode !== 202) throw new Error(`DELETE ${url}${path} answered ${res.statusCode}: ${answer.trim()}`);
   }

@@ -191,7 +191,8 @@ export function parseExactly(target: string): ParsedPush {
     if (prefix === undefined) return { kind: "other" };
     // ServeMux redirects to the cleaned path; httprouter then fixes the case of the static part.
     if (clean !== path) return { kind: "reject", status: 301, message: "", location: escapePath(clean) + query, early: true };
-    if (!clean.startsWith(prefix)) return { kind: "reject", status: 307, message: "", location: escapePath(prefix + clean.slice(prefix.length)) + query };
+    if (!clean.startsWith(prefix))
+      return { kind: "reject", status: 307, message: "", location: escapePath(prefix + clean.slice(prefix.length)) + query };
   }
 
   const jobBase64 = prefix.includes(BASE64_SUFFIX);
@@ -239,11 +240,19 @@ export function parseExactly(target: string): ParsedPush {
   // Pushgateway 1.5.1 stores a push whose job or label value is not UTF-8 and is then broken for
   // every later push (docs/facts/pushgateway.md, "Requests that break"): never forward one.
   const jobText = binaryToUtf8(job);
-  if (jobText === undefined) return reject(400, `job name ${goQuote(job)} is not valid UTF-8 after decoding; dyshard refuses it because Pushgateway 1.5.1 would be left failing every later push`);
+  if (jobText === undefined)
+    return reject(
+      400,
+      `job name ${goQuote(job)} is not valid UTF-8 after decoding; dyshard refuses it because Pushgateway 1.5.1 would be left failing every later push`,
+    );
   const group: GroupingKey = { job: jobText, labels: {} };
   for (const [name, value] of Object.entries(labels)) {
     const text = binaryToUtf8(value);
-    if (text === undefined) return reject(400, `value of label ${name}=${goQuote(value)} is not valid UTF-8 after decoding; dyshard refuses it because Pushgateway 1.5.1 would be left failing every later push`);
+    if (text === undefined)
+      return reject(
+        400,
+        `value of label ${name}=${goQuote(value)} is not valid UTF-8 after decoding; dyshard refuses it because Pushgateway 1.5.1 would be left failing every later push`,
+      );
     group.labels[name] = text;
   }
   return { kind: "group", group };

@@ -1,6 +1,15 @@
 // The route decision for one request: which group it pushes, and its routing key, or the answer
 // the Pushgateway would give without storing anything. Pure: no I/O, no clock.
-import { commonRoutingKey, groupOf, parseCommon, parseExactly, routingKey, type CommonPush, type GroupingKey, type ShardBy } from "../pushgateway/grouping-key.js";
+import {
+  commonRoutingKey,
+  groupOf,
+  parseCommon,
+  parseExactly,
+  routingKey,
+  type CommonPush,
+  type GroupingKey,
+  type ShardBy,
+} from "../pushgateway/grouping-key.js";
 
 export type Route =
   | { kind: "push"; group: GroupingKey; key: string }
@@ -29,7 +38,8 @@ export function route(method: string, target: string, shardBy: ShardBy): Route {
   if (parsed.kind === "reject") {
     if (parsed.location !== undefined) return { kind: "answer", status: parsed.status, body: "", headers: { location: parsed.location } };
     // net/http's own 400 for a malformed request target has no trailing newline (it is not http.Error).
-    if (parsed.early) return { kind: "answer", status: parsed.status, body: parsed.message, headers: { "content-type": "text/plain; charset=utf-8" } };
+    if (parsed.early)
+      return { kind: "answer", status: parsed.status, body: parsed.message, headers: { "content-type": "text/plain; charset=utf-8" } };
     return text(parsed.status, parsed.message);
   }
   return { kind: "push", group: parsed.group, key: routingKey(parsed.group, shardBy) };
@@ -40,7 +50,10 @@ class CommonRoute {
   readonly kind = "push" as const;
   readonly key: string;
   private cached: GroupingKey | undefined;
-  constructor(private readonly common: CommonPush, shardBy: ShardBy) {
+  constructor(
+    private readonly common: CommonPush,
+    shardBy: ShardBy,
+  ) {
     this.key = commonRoutingKey(common, shardBy);
   }
   get group(): GroupingKey {

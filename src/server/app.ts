@@ -54,12 +54,23 @@ export function newLedger(config: Config): PushLedger {
 }
 
 /** The control plane: health checks, discovery, the handover. `gate` holds pushes during moves. */
-export async function startControl(config: Config, cluster: Cluster, registry: Registry, log: Logger, boundPort: number, gate: MoveGate, ledger: PushLedger) {
+export async function startControl(
+  config: Config,
+  cluster: Cluster,
+  registry: Registry,
+  log: Logger,
+  boundPort: number,
+  gate: MoveGate,
+  ledger: PushLedger,
+) {
   const checker = new HealthChecker(cluster, config.health);
   const consul = config.discovery.type === "consul" ? await createConsulClient(config.discovery.consul) : undefined;
   const handover = handoverFromConfig(config, cluster, registry, log, { consul, gate, ledger, who: "dyshard handover" });
   cluster.on("change", ({ member, healthy, reason }) => {
-    log.warn({ upstream: member.url, slot: member.slot, healthy, reason, healthy_members: cluster.healthyCount() }, healthy ? "upstream up" : "upstream down");
+    log.warn(
+      { upstream: member.url, slot: member.slot, healthy, reason, healthy_members: cluster.healthyCount() },
+      healthy ? "upstream up" : "upstream down",
+    );
   });
   const discovery: Discovery = await startDiscovery(config, cluster, registry, log, boundPort, consul);
   checker.start();
@@ -81,7 +92,14 @@ export interface DataPlaneHandlers {
 }
 
 /** The data plane: engine, forwarder and listener, on a membership kept up to date by someone else. */
-export async function startDataPlane(config: Config, cluster: Cluster, metrics: Metrics, log: Logger, hooks: PushHooks, handlers: DataPlaneHandlers) {
+export async function startDataPlane(
+  config: Config,
+  cluster: Cluster,
+  metrics: Metrics,
+  log: Logger,
+  hooks: PushHooks,
+  handlers: DataPlaneHandlers,
+) {
   const engine = await createEngine(config.engine, config.limits.upstreamTimeoutMs);
   // --max-spool bounds the disk of all processes together: with --workers, each takes its share.
   const spool = await Spool.open(config.limits.spoolDir, Math.floor(config.limits.maxSpoolBytes / config.workers), log);
@@ -122,11 +140,21 @@ export async function startApp(config: Config, log: Logger = createLogger(config
   let control: Awaited<ReturnType<typeof startControl>> | undefined;
   const hooks: PushHooks = { gate, outcomes: ledger, afterPush: (key, method, target) => control?.handover.afterPush(key, method, target) };
   const data = await startDataPlane(config, cluster, metrics, log, hooks, {
-    rebalance: (dryRun) => (control ? control.handover.run({ dryRun }) : Promise.reject(new UnavailableError("dyshard is still starting; try again in a moment"))),
+    rebalance: (dryRun) =>
+      control ? control.handover.run({ dryRun }) : Promise.reject(new UnavailableError("dyshard is still starting; try again in a moment")),
     metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
   });
   control = await startControl(config, cluster, metrics.registry, log, data.port, gate, ledger);
-  log.info({ listen: data.listen, mode: config.mode, engine: data.engine.name, shard_by: config.shardBy, upstreams: cluster.active().map((m) => `${m.slot}=${m.url}`) }, "dyshard listening");
+  log.info(
+    {
+      listen: data.listen,
+      mode: config.mode,
+      engine: data.engine.name,
+      shard_by: config.shardBy,
+      upstreams: cluster.active().map((m) => `${m.slot}=${m.url}`),
+    },
+    "dyshard listening",
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

@@ -102,7 +102,8 @@ function asterisk(method: string, target: string, res: ServerResponse): void {
 /** Two Host headers: Go refuses the request before routing it (RFC 9112 §3.2 allows one). */
 function twoHosts(raw: string[]): boolean {
   let seen = 0;
-  for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).length === 4 && (raw[i] as string).toLowerCase() === "host" && ++seen > 1) return true;
+  for (let i = 0; i < raw.length; i += 2)
+    if ((raw[i] as string).length === 4 && (raw[i] as string).toLowerCase() === "host" && ++seen > 1) return true;
   return false;
 }
 
@@ -115,7 +116,9 @@ async function ownEndpoint(deps: ListenerDeps, method: string, target: string, r
   const { cluster } = deps;
   if (path === "/-/dyshard/rebalance") {
     if (method !== "POST") {
-      res.writeHead(405, { allow: "POST", "content-type": "text/plain; charset=utf-8" }).end("use POST to run a handover (add ?dry_run=1 for the plan only)\n");
+      res
+        .writeHead(405, { allow: "POST", "content-type": "text/plain; charset=utf-8" })
+        .end("use POST to run a handover (add ?dry_run=1 for the plan only)\n");
       return;
     }
     const dryRun = /[?&]dry_run=(1|true)\b/.test(target);
@@ -124,11 +127,14 @@ async function ownEndpoint(deps: ListenerDeps, method: string, target: string, r
       res.writeHead(503, { "content-type": "text/plain; charset=utf-8" }).end(`${err.message}\n`);
     });
     if (!report) return;
-    res.writeHead(report.failed > 0 || report.errors.length > 0 ? 500 : 200, { "content-type": "application/json" }).end(JSON.stringify(report, null, 2) + "\n");
+    res
+      .writeHead(report.failed > 0 || report.errors.length > 0 ? 500 : 200, { "content-type": "application/json" })
+      .end(JSON.stringify(report, null, 2) + "\n");
     return;
   }
   if (method !== "GET" && method !== "HEAD") {
-    if (isGetOnlyPath(path ?? "")) res.writeHead(405, { allow: GET_ALLOW, "content-type": "text/plain; charset=utf-8" }).end("Method Not Allowed\n");
+    if (isGetOnlyPath(path ?? ""))
+      res.writeHead(405, { allow: GET_ALLOW, "content-type": "text/plain; charset=utf-8" }).end("Method Not Allowed\n");
     else res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("404 page not found\n");
     return;
   }
@@ -143,7 +149,9 @@ async function ownEndpoint(deps: ListenerDeps, method: string, target: string, r
       return;
     case "/-/ready": {
       const ready = cluster.healthyCount() > 0;
-      res.writeHead(ready ? 200 : 503, { "content-type": "text/plain; charset=utf-8" }).end(ready ? "OK\n" : noHealthyUpstream(cluster) + "\n");
+      res
+        .writeHead(ready ? 200 : 503, { "content-type": "text/plain; charset=utf-8" })
+        .end(ready ? "OK\n" : noHealthyUpstream(cluster) + "\n");
       return;
     }
     case "/-/dyshard/ring":
@@ -157,7 +165,14 @@ async function ownEndpoint(deps: ListenerDeps, method: string, target: string, r
 export function ringView({ config, cluster }: Pick<ListenerDeps, "config" | "cluster">) {
   const slots = cluster.ring.slots.map((state, slot) => {
     const m = cluster.members[slot];
-    return { slot, upstream: m?.url ?? null, state, healthy: state === "healthy", since: m ? new Date(m.since).toISOString() : null, reason: m?.reason ?? "no upstream configured for this slot" };
+    return {
+      slot,
+      upstream: m?.url ?? null,
+      state,
+      healthy: state === "healthy",
+      since: m ? new Date(m.since).toISOString() : null,
+      reason: m?.reason ?? "no upstream configured for this slot",
+    };
   });
   return {
     mode: config.mode,

@@ -14,7 +14,13 @@ export function isGetOnlyPath(path: string): boolean {
 }
 
 function raw(status: string, body: string, extra: string[] = []): string {
-  const head = [`HTTP/1.1 ${status}`, ...extra, "Content-Type: text/plain; charset=utf-8", `Content-Length: ${Buffer.byteLength(body)}`, "Connection: close"];
+  const head = [
+    `HTTP/1.1 ${status}`,
+    ...extra,
+    "Content-Type: text/plain; charset=utf-8",
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    "Connection: close",
+  ];
   return head.join("\r\n") + "\r\n\r\n" + body;
 }
 
@@ -35,7 +41,9 @@ function unknownMethod(packet: Buffer | undefined): string | undefined {
   if (!line) return undefined;
   const r = route(line.method, line.target, "group");
   if (r.kind === "answer") {
-    const extra = Object.entries(r.headers).filter(([k]) => k !== "content-type").map(([k, v]) => `${k[0]!.toUpperCase()}${k.slice(1)}: ${v}`);
+    const extra = Object.entries(r.headers)
+      .filter(([k]) => k !== "content-type")
+      .map(([k, v]) => `${k[0]!.toUpperCase()}${k.slice(1)}: ${v}`);
     return raw(`${r.status} ${r.status === 405 ? "Method Not Allowed" : r.status === 404 ? "Not Found" : "Bad Request"}`, r.body, extra);
   }
   const path = line.target.split("?")[0] as string;
@@ -47,7 +55,10 @@ function unknownMethod(packet: Buffer | undefined): string | undefined {
  * cannot be told to accept only these without also accepting ambiguous framing, so dyshard says
  * what to do instead (README, "What dyshard answers itself").
  */
-const RAW_BYTES = raw("400 Bad Request", "the request target holds raw non-ASCII bytes: percent-encode them (for example /metrics/job/caf%C3%A9 for café)\n");
+const RAW_BYTES = raw(
+  "400 Bad Request",
+  "the request target holds raw non-ASCII bytes: percent-encode them (for example /metrics/job/caf%C3%A9 for café)\n",
+);
 
 /** What Node itself would have written for the other parse errors. */
 function nodeDefault(code: string | undefined): string {

@@ -47,7 +47,8 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
   const registry = new Registry();
   controlMetrics(members, registry);
   const aggregator = new AggregatorRegistry();
-  const states = (): MemberState[] => members.active().map((m) => ({ slot: m.slot, url: m.url, retired: m.retired, healthy: m.healthy, reason: m.reason }));
+  const states = (): MemberState[] =>
+    members.active().map((m) => ({ slot: m.slot, url: m.url, retired: m.retired, healthy: m.healthy, reason: m.reason }));
   const send = (w: Worker, msg: ToWorker) => w.isConnected() && w.send(msg);
   const all = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
   members.on("ring", () => all().forEach((w) => send(w, { t: "members", members: states() })));
@@ -65,7 +66,10 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
   const acknowledged = (w: Worker, id: number, keys: string[]) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        log.warn({ worker: w.process.pid, timeout_ms: ackTimeoutMs }, "a worker did not acknowledge the handover's hold on pushes in time; moving without it");
+        log.warn(
+          { worker: w.process.pid, timeout_ms: ackTimeoutMs },
+          "a worker did not acknowledge the handover's hold on pushes in time; moving without it",
+        );
         done();
       }, ackTimeoutMs);
       const done = () => {
@@ -126,7 +130,16 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
 
   const control = await startControl(config, members, registry, log, config.listen.port, gate, ledger);
   for (let i = 0; i < workers; i++) fork();
-  log.info({ listen: `${config.listen.host}:${config.listen.port}`, workers, mode: config.mode, engine: config.engine, upstreams: members.active().map((m) => `${m.slot}=${m.url}`) }, "dyshard listening");
+  log.info(
+    {
+      listen: `${config.listen.host}:${config.listen.port}`,
+      workers,
+      mode: config.mode,
+      engine: config.engine,
+      upstreams: members.active().map((m) => `${m.slot}=${m.url}`),
+    },
+    "dyshard listening",
+  );
 
   return {
     async stop() {
@@ -200,12 +213,24 @@ export async function startWorker(config: Config, log: Logger): Promise<{ stop()
   process.send?.({ t: "hello" } satisfies ToPrimary);
   await ready;
 
-  const client = new PushgatewayClient({ timeoutMs: config.limits.upstreamTimeoutMs, maxInventoryBytes: config.handover.maxInventoryBytes });
-  const recent = new RecentOwners(members, client, config.handover.recentWindowMs, log, () => process.send?.({ t: "deleted" } satisfies ToPrimary));
-  const data = await startDataPlane(config, members, metrics, log, { gate, outcomes, afterPush: (k, m, t) => recent.afterPush(k, m, t) }, {
-    rebalance: (dryRun) => ask<RunReport>({ t: "rebalance", dryRun }),
-    metrics: async () => ({ contentType: metrics.registry.contentType, text: await ask<string>({ t: "metrics" }) }),
+  const client = new PushgatewayClient({
+    timeoutMs: config.limits.upstreamTimeoutMs,
+    maxInventoryBytes: config.handover.maxInventoryBytes,
   });
+  const recent = new RecentOwners(members, client, config.handover.recentWindowMs, log, () =>
+    process.send?.({ t: "deleted" } satisfies ToPrimary),
+  );
+  const data = await startDataPlane(
+    config,
+    members,
+    metrics,
+    log,
+    { gate, outcomes, afterPush: (k, m, t) => recent.afterPush(k, m, t) },
+    {
+      rebalance: (dryRun) => ask<RunReport>({ t: "rebalance", dryRun }),
+      metrics: async () => ({ contentType: metrics.registry.contentType, text: await ask<string>({ t: "metrics" }) }),
+    },
+  );
   return {
     async stop() {
       await data.stop();
@@ -216,7 +241,13 @@ export async function startWorker(config: Config, log: Logger): Promise<{ stop()
 
 /** Takes the primary's view: its health verdict as discovery's, and this worker's own reset. */
 function mirror(members: Cluster, states: MemberState[]): void {
-  const specs: MemberSpec[] = states.map((s) => ({ slot: s.slot, url: s.url, retired: s.retired, discovered: s.healthy, discoveryReason: s.reason }));
+  const specs: MemberSpec[] = states.map((s) => ({
+    slot: s.slot,
+    url: s.url,
+    retired: s.retired,
+    discovered: s.healthy,
+    discoveryReason: s.reason,
+  }));
   members.update(specs);
   for (const m of members.active()) if (!m.reachable) members.setHealth(m.slot, true, "the primary's view");
 }

@@ -13,13 +13,24 @@ const dyshard = (args: string[], input?: string, env: NodeJS.ProcessEnv = {}) =>
 
 describe("dyshard route", () => {
   it("prints one JSON object per path; every spelling of a group gets the same key and upstream", () => {
-    const paths = ["/metrics/job/j/a/1/b/2", "/metrics/job/j/b/2/a/1", "/metrics/job@base64/ag/a@base64/MQ==/b/2", "/metrics/job/j/b/2/a/1/x/"];
+    const paths = [
+      "/metrics/job/j/a/1/b/2",
+      "/metrics/job/j/b/2/a/1",
+      "/metrics/job@base64/ag/a@base64/MQ==/b/2",
+      "/metrics/job/j/b/2/a/1/x/",
+    ];
     const r = dyshard(["route", ...UPSTREAMS, ...paths]);
     assert.equal(r.status, 0, r.stderr);
-    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(lines.length, 4);
     assert.deepEqual(Object.keys(lines[0]!), ["path", "job", "labels", "key", "slot", "upstream"]);
-    assert.deepEqual(lines.map((l) => l.path), paths);
+    assert.deepEqual(
+      lines.map((l) => l.path),
+      paths,
+    );
     assert.equal(new Set(lines.map((l) => l.key)).size, 1);
     assert.equal(new Set(lines.map((l) => l.upstream)).size, 1);
     assert.deepEqual(lines[3]!.labels, { b: "2", a: "1", x: "" });
@@ -29,7 +40,10 @@ describe("dyshard route", () => {
   it("reads paths from standard input, reports rejected paths with the Pushgateway's status and message, and exits non-zero", () => {
     const r = dyshard(["route", ...UPSTREAMS], "/metrics/job/ok1\n/metrics/job/j/a/1/b\n\n/metrics/job/j/__x/1\n/not/a/push\n");
     assert.equal(r.status, 1);
-    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(lines.length, 4);
     assert.equal(lines[0]!.job, "ok1");
     assert.deepEqual(lines[1], { path: "/metrics/job/j/a/1/b", status: 400, error: 'odd number of components in label string "/a/1/b"' });
@@ -38,9 +52,14 @@ describe("dyshard route", () => {
   });
 
   it("follows --shard-by job and the DYSHARD_UPSTREAMS environment variable", () => {
-    const r = dyshard(["route", "--shard-by", "job", "/metrics/job/j/i/1", "/metrics/job/j/i/2"], undefined, { DYSHARD_UPSTREAMS: "http://a:1,http://b:2,http://c:3,http://d:4" });
+    const r = dyshard(["route", "--shard-by", "job", "/metrics/job/j/i/1", "/metrics/job/j/i/2"], undefined, {
+      DYSHARD_UPSTREAMS: "http://a:1,http://b:2,http://c:3,http://d:4",
+    });
     assert.equal(r.status, 0, r.stderr);
-    const [a, b] = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { key: string; upstream: string });
+    const [a, b] = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { key: string; upstream: string });
     assert.equal(a!.key, '{job="j"}');
     assert.equal(a!.upstream, b!.upstream);
   });
@@ -90,7 +109,18 @@ describe("dyshard serve", () => {
       const rec = await Recorder.start();
       let answered = false;
       rec.behave = (_req, res) => setTimeout(() => ((answered = true), res.writeHead(200).end()), 4000);
-      const proc = await spawnDyshard(["--upstream", rec.url, "--engine", engine, "--health-interval", "10s", "--shutdown-timeout", "300ms", "--upstream-timeout", "30s"]);
+      const proc = await spawnDyshard([
+        "--upstream",
+        rec.url,
+        "--engine",
+        engine,
+        "--health-interval",
+        "10s",
+        "--shutdown-timeout",
+        "300ms",
+        "--upstream-timeout",
+        "30s",
+      ]);
       try {
         const inFlight = push(proc.url, "/metrics/job/stuck", "s 1\n").catch((err: Error) => ({ status: 0, text: err.message }));
         await waitFor("the push to reach the upstream", async () => rec.requests.some((r) => r.url === "/metrics/job/stuck"));

@@ -45,7 +45,8 @@ async function ringOwner(dyshardUrl: string, group: GroupingKey): Promise<string
 }
 
 const groupLabels = (g: GroupingKey): Record<string, string> => ({ ...g.labels, job: g.job });
-const sameLabels = (a: Record<string, string>, b: Record<string, string>) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+const sameLabels = (a: Record<string, string>, b: Record<string, string>) =>
+  JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
 
 /** Every instance holding a group with exactly these labels, with the group as stored. */
 async function holders(pgs: Pushgateway[], group: GroupingKey): Promise<{ pg: Pushgateway; stored: PushgatewayGroup }[]> {
@@ -68,7 +69,12 @@ function metricValue(stored: PushgatewayGroup, name: string): string | undefined
 }
 
 /** Asserts `group` is on exactly one instance, the ring's owner, with these metric values; returns that instance. */
-async function assertOnOwnerOnly(pgs: Pushgateway[], dyshardUrl: string, group: GroupingKey, values: Record<string, string | undefined>): Promise<Pushgateway> {
+async function assertOnOwnerOnly(
+  pgs: Pushgateway[],
+  dyshardUrl: string,
+  group: GroupingKey,
+  values: Record<string, string | undefined>,
+): Promise<Pushgateway> {
   const owner = await ringOwner(dyshardUrl, group);
   const found = await holders(pgs, group);
   assert.deepEqual(
@@ -77,7 +83,8 @@ async function assertOnOwnerOnly(pgs: Pushgateway[], dyshardUrl: string, group: 
     `group ${routingKey(group)} should be on exactly its owner ${owner}, is on ${JSON.stringify(found.map((f) => f.pg.url))}`,
   );
   const stored = found[0]!.stored;
-  for (const [name, value] of Object.entries(values)) assert.equal(metricValue(stored, name), value, `${name} in ${routingKey(group)} on ${owner}`);
+  for (const [name, value] of Object.entries(values))
+    assert.equal(metricValue(stored, name), value, `${name} in ${routingKey(group)} on ${owner}`);
   return found[0]!.pg;
 }
 
@@ -91,16 +98,31 @@ async function assertNowhere(pgs: Pushgateway[], group: GroupingKey): Promise<vo
 }
 
 /** A push with a raw request target, so the bytes of the path are exactly the ones written here. */
-function rawRequest(baseUrl: string, method: string, target: string, body = ""): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function rawRequest(
+  baseUrl: string,
+  method: string,
+  target: string,
+  body = "",
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: hostname, port, method, path: target, headers: { "content-type": "text/plain; version=0.0.4", "content-length": Buffer.byteLength(body) }, agent: false }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (text += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      res.on("error", reject);
-    });
+    const req = http.request(
+      {
+        host: hostname,
+        port,
+        method,
+        path: target,
+        headers: { "content-type": "text/plain; version=0.0.4", "content-length": Buffer.byteLength(body) },
+        agent: false,
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${target} timed out`)));
     req.end(body);
@@ -186,7 +208,12 @@ describe("real clients through dyshard, three real Pushgateways", () => {
       "    push = {'push': push_to_gateway, 'pushadd': pushadd_to_gateway}[spec['op']]",
       "    push(spec['gateway'], job=spec['job'], registry=registry, grouping_key=spec['grouping'], timeout=10)",
     ].join("\n");
-    const python = async (spec: { op: "push" | "pushadd" | "delete"; job: string; grouping: Record<string, string>; metrics?: Record<string, number> }) => {
+    const python = async (spec: {
+      op: "push" | "pushadd" | "delete";
+      job: string;
+      grouping: Record<string, string>;
+      metrics?: Record<string, number>;
+    }) => {
       try {
         await run(py, ["-c", script, JSON.stringify({ gateway: proxy!.url, ...spec })], { timeout: 30_000 });
       } catch (err) {
@@ -244,7 +271,23 @@ describe("real clients through dyshard, three real Pushgateways", () => {
     const body = join(scratch, "push.txt");
     const curlTo = async (args: string[]) => {
       try {
-        const { stdout } = await run(curl, ["-sS", "-L", "--max-redirs", "3", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code} %{num_redirects} %{url_effective}", ...args], { timeout: 30_000 });
+        const { stdout } = await run(
+          curl,
+          [
+            "-sS",
+            "-L",
+            "--max-redirs",
+            "3",
+            "--max-time",
+            "20",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{num_redirects} %{url_effective}",
+            ...args,
+          ],
+          { timeout: 30_000 },
+        );
         const [code, redirects, effective] = stdout.trim().split(" ");
         return { code: Number(code), redirects: Number(redirects), effective: effective ?? "" };
       } catch (err) {
@@ -308,7 +351,11 @@ describe("real clients through dyshard, three real Pushgateways", () => {
         const res = await rawRequest(proxy!.url, method, target, `spelled_value ${i}\n`);
         assert.equal(res.status, 200, `${method} ${target}: ${res.body}`);
         const found = await groupsOfJob(pgs, g.job);
-        assert.equal(found.length, 1, `after ${target}: ${g.job} is ${found.length} groups: ${JSON.stringify(found.map((f) => [f.pg.url, f.stored.labels]))}`);
+        assert.equal(
+          found.length,
+          1,
+          `after ${target}: ${g.job} is ${found.length} groups: ${JSON.stringify(found.map((f) => [f.pg.url, f.stored.labels]))}`,
+        );
         await assertOnOwnerOnly(pgs, proxy!.url, g, { spelled_value: String(i) });
       }
     }

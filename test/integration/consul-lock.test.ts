@@ -207,7 +207,10 @@ describe("ConsulLock", () => {
     assert.equal(await (await newLock("c")).tryAcquire(), false);
     assert.equal(await b.holder(), undefined);
     const warns = logLines.filter((l) => l.level === 40).slice(warnsBefore);
-    assert.ok(warns.some((l) => l.msg === "Could not acquire the Consul lock"), JSON.stringify(warns));
+    assert.ok(
+      warns.some((l) => l.msg === "Could not acquire the Consul lock"),
+      JSON.stringify(warns),
+    );
 
     await emu.resume();
     // a's session survives a short outage; if it expired, a new one waits out the lock-delay.

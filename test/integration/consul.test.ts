@@ -16,11 +16,21 @@ describe("Consul mode", () => {
   let pgs: Pushgateway[];
   let consul: ConsulEmulator;
   let app: App;
-  const consulFlags = () => ({ discovery: "consul", consulAddress: consul.url, consulWait: "2s", consulRegister: true, consulCheckInterval: "1s", consulCheckTimeout: "500ms" });
+  const consulFlags = () => ({
+    discovery: "consul",
+    consulAddress: consul.url,
+    consulWait: "2s",
+    consulRegister: true,
+    consulCheckInterval: "1s",
+    consulCheckTimeout: "500ms",
+  });
 
   before(async () => {
     [pgs, consul] = await Promise.all([startPushgateways(3), ConsulEmulator.start({ minCheckIntervalMs: 100 })]);
-    app = await startDyshard(pgs.map((p) => p.url), consulFlags());
+    app = await startDyshard(
+      pgs.map((p) => p.url),
+      consulFlags(),
+    );
     await waitFor("all three passing in Consul", async () => app.cluster.healthyCount() === 3);
   });
   after(async () => {
@@ -30,10 +40,15 @@ describe("Consul mode", () => {
   });
 
   it("registers each Pushgateway once, with its slot and an HTTP check, and dyshard itself", async () => {
-    await waitFor("dyshard's own check to pass", async () => consul.services().some((s) => s.Service === "dyshard" && s.Checks[0]?.Status === "passing"));
+    await waitFor("dyshard's own check to pass", async () =>
+      consul.services().some((s) => s.Service === "dyshard" && s.Checks[0]?.Status === "passing"),
+    );
     const services = consul.services();
     const pgServices = services.filter((s) => s.Service === "pushgateway");
-    assert.deepEqual(pgServices.map((s) => s.ID), ["pushgateway-slot-0", "pushgateway-slot-1", "pushgateway-slot-2"]);
+    assert.deepEqual(
+      pgServices.map((s) => s.ID),
+      ["pushgateway-slot-0", "pushgateway-slot-1", "pushgateway-slot-2"],
+    );
     pgServices.forEach((s, i) => {
       assert.equal(s.Meta.dyshard_slot, String(i));
       assert.equal(`http://${s.Address}:${s.Port}`, pgs[i]!.url);
@@ -48,7 +63,20 @@ describe("Consul mode", () => {
   it("--consul-register run again (a restart, or a second dyshard) changes nothing in Consul", async () => {
     const indexBefore = consul.index;
     const registersBefore = consul.requestCount("PUT", "/v1/agent/service/register");
-    const twin = await spawnDyshard(["--discovery", "consul", "--consul-address", consul.url, "--consul-register", "--consul-check-interval", "1s", "--consul-check-timeout", "500ms", "--consul-advertise", "127.0.0.1:1", ...pgs.flatMap((p) => ["--upstream", p.url])]);
+    const twin = await spawnDyshard([
+      "--discovery",
+      "consul",
+      "--consul-address",
+      consul.url,
+      "--consul-register",
+      "--consul-check-interval",
+      "1s",
+      "--consul-check-timeout",
+      "500ms",
+      "--consul-advertise",
+      "127.0.0.1:1",
+      ...pgs.flatMap((p) => ["--upstream", p.url]),
+    ]);
     try {
       // The twin registers only itself (its own advertise address); the Pushgateways are untouched.
       await waitFor("the twin's own registration", async () => consul.services().some((s) => s.ID === "dyshard-127.0.0.1-1"));
@@ -105,16 +133,26 @@ describe("Consul mode", () => {
     await consul.pause();
     try {
       await new Promise((r) => setTimeout(r, 2500)); // longer than a blocking query's wait
-      const statuses = await inParallel(Array.from({ length: 200 }, (_, i) => i), 10, (i) => push(app.url, groupPath(i), "v 3\n").then((r) => r.status));
+      const statuses = await inParallel(
+        Array.from({ length: 200 }, (_, i) => i),
+        10,
+        (i) => push(app.url, groupPath(i), "v 3\n").then((r) => r.status),
+      );
       assert.deepEqual(new Set(statuses), new Set([200]));
       assert.equal(JSON.stringify(app.cluster.ring.slots), ringBefore);
-      assert.deepEqual(Array.from({ length: 200 }, (_, i) => app.cluster.owner(`{instance="host-${i}",job="nightly"}`)!.slot), ownersBefore);
+      assert.deepEqual(
+        Array.from({ length: 200 }, (_, i) => app.cluster.owner(`{instance="host-${i}",job="nightly"}`)!.slot),
+        ownersBefore,
+      );
       const text = await (await fetch(`${app.url}/metrics`)).text();
       assert.match(text, /dyshard_discovery_errors_total [1-9]/);
     } finally {
       await consul.resume();
     }
-    const last = () => fetch(`${app.url}/metrics`).then((r) => r.text()).then((t) => Number(/^dyshard_discovery_last_success_timestamp_seconds (\S+)$/m.exec(t)![1]));
+    const last = () =>
+      fetch(`${app.url}/metrics`)
+        .then((r) => r.text())
+        .then((t) => Number(/^dyshard_discovery_last_success_timestamp_seconds (\S+)$/m.exec(t)![1]));
     const pausedAt = Date.now() / 1000;
     consul.setCheckStatus("service:pushgateway-slot-0", "critical");
     await waitFor("the ring to follow Consul again", async () => !app.cluster.members[0]!.healthy, 10_000);
@@ -153,7 +191,10 @@ describe("Consul mode", () => {
         const res = await fetch(`${base}/-/dyshard/ring`);
         return (await res.json()) as { healthy_members: number };
       };
-      await waitFor("both see three healthy members", async () => (await answer(a.url)).healthy_members === 3 && (await answer(b.url)).healthy_members === 3);
+      await waitFor(
+        "both see three healthy members",
+        async () => (await answer(a.url)).healthy_members === 3 && (await answer(b.url)).healthy_members === 3,
+      );
       // Push half through each: every group must land on one instance, the same whoever routed it.
       await inParallel(paths, 20, (p) => push(a.url, p, "x 1\n"));
       await inParallel(paths, 20, (p) => push(b.url, p, "x 2\n"));

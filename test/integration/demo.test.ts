@@ -54,7 +54,9 @@ interface DemoOutput {
 }
 
 function parseDemo(stdout: string): DemoOutput {
-  const gateways = [...stdout.matchAll(/^ {2}(pg-\d)\s+(http:\/\/127\.0\.0\.1:\d+)\s+\(prometheus-pushgateway, pid (\d+)\)$/gm)].map((m) => ({ name: m[1]!, url: m[2]!, pid: Number(m[3]) }));
+  const gateways = [...stdout.matchAll(/^ {2}(pg-\d)\s+(http:\/\/127\.0\.0\.1:\d+)\s+\(prometheus-pushgateway, pid (\d+)\)$/gm)].map(
+    (m) => ({ name: m[1]!, url: m[2]!, pid: Number(m[3]) }),
+  );
   const dyshard = stdout.match(/^ {2}dyshard\s+(http:\/\/127\.0\.0\.1:\d+)\s/m)?.[1] ?? "";
   const placement = new Map<string, string>();
   for (const m of stdout.matchAll(/^ {2}(\{job=.*?\})\s+(\d+)\s+(pg-\d) (http:\/\/127\.0\.0\.1:\d+)/gm)) placement.set(m[1]!, m[3]!);
@@ -110,7 +112,12 @@ describe("npm run demo (scripts/demo.ts --smoke)", () => {
     );
 
     // The copy-paste commands are there, with the real URLs.
-    for (const cmd of [`curl -sS -X PUT --data-binary @- ${demo.dyshard}/metrics/job/`, `curl -sS -X DELETE ${demo.dyshard}/metrics/job/`, `curl -sS ${demo.dyshard}/-/dyshard/ring`, `curl -sS ${demo.dyshard}/metrics`]) {
+    for (const cmd of [
+      `curl -sS -X PUT --data-binary @- ${demo.dyshard}/metrics/job/`,
+      `curl -sS -X DELETE ${demo.dyshard}/metrics/job/`,
+      `curl -sS ${demo.dyshard}/-/dyshard/ring`,
+      `curl -sS ${demo.dyshard}/metrics`,
+    ]) {
       assert.ok(run.stdout.includes(cmd), `missing command: ${cmd}`);
     }
 

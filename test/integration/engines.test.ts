@@ -4,7 +4,6 @@ import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
-import { request } from "undici";
 import type { App } from "../../src/server/app.js";
 import { startDyshard } from "../support/dyshard.js";
 import { freePort } from "../support/ports.js";
@@ -14,16 +13,22 @@ import { exposition } from "../support/raw-upload.js";
 import { Recorder } from "../support/recorder.js";
 
 /** A raw request (node:http keeps the path and headers exactly as given). */
-function raw(base: string, opts: { method: string; path: string; headers?: http.OutgoingHttpHeaders; body?: Buffer | string; chunks?: Buffer[] }) {
+function raw(
+  base: string,
+  opts: { method: string; path: string; headers?: http.OutgoingHttpHeaders; body?: Buffer | string; chunks?: Buffer[] },
+) {
   return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; error?: string }>((resolve) => {
     const u = new URL(base);
-    const req = http.request({ host: u.hostname, port: u.port, method: opts.method, path: opts.path, headers: opts.headers, agent: false }, (res) => {
-      let body = "";
-      res.on("data", (d: Buffer) => (body += d.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on("error", (e) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, error: e.message }));
-      res.on("aborted", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, error: "aborted" }));
-    });
+    const req = http.request(
+      { host: u.hostname, port: u.port, method: opts.method, path: opts.path, headers: opts.headers, agent: false },
+      (res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => (body += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on("error", (e) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, error: e.message }));
+        res.on("aborted", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, error: "aborted" }));
+      },
+    );
     req.on("error", (e) => resolve({ status: 0, headers: {}, body: "", error: e.message }));
     if (opts.chunks) {
       for (const c of opts.chunks) req.write(c);
@@ -77,7 +82,17 @@ for (const engine of ["undici", "native", "http-proxy"]) {
       const r = await raw(viaRec.url, {
         method: "POST",
         path: "/metrics/job/h%20x/a/b%3Fc?x=1&y=%2F",
-        headers: { "content-encoding": "gzip", "content-type": "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited", authorization: "Bearer s3cret", connection: "keep-alive, x-hop", "x-hop": "drop me", "keep-alive": "timeout=5", te: "trailers", "x-custom": "kept", "x-latin": "café" },
+        headers: {
+          "content-encoding": "gzip",
+          "content-type": "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+          authorization: "Bearer s3cret",
+          connection: "keep-alive, x-hop",
+          "x-hop": "drop me",
+          "keep-alive": "timeout=5",
+          te: "trailers",
+          "x-custom": "kept",
+          "x-latin": "café",
+        },
         body,
       });
       assert.equal(r.status, 200);
@@ -94,7 +109,8 @@ for (const engine of ["undici", "native", "http-proxy"]) {
     });
 
     it("relays the upstream's status, headers and body", async () => {
-      rec.behave = (_req, res) => res.writeHead(418, { "content-type": "text/plain", "x-upstream": "yes", "x-latin": "café" }).end("short and stout\n");
+      rec.behave = (_req, res) =>
+        res.writeHead(418, { "content-type": "text/plain", "x-upstream": "yes", "x-latin": "café" }).end("short and stout\n");
       try {
         const r = await raw(viaRec.url, { method: "PUT", path: "/metrics/job/teapot", body: "t 1\n" });
         assert.equal(r.status, 418);
@@ -109,7 +125,10 @@ for (const engine of ["undici", "native", "http-proxy"]) {
     it("streams a body larger than the retry buffer intact, chunked or not", async () => {
       const big = randomBytes(5 * 1024 * 1024);
       const sum = createHash("sha256").update(big).digest("hex");
-      assert.equal((await raw(viaRec.url, { method: "PUT", path: "/metrics/job/big", body: big, headers: { "content-length": big.length } })).status, 200);
+      assert.equal(
+        (await raw(viaRec.url, { method: "PUT", path: "/metrics/job/big", body: big, headers: { "content-length": big.length } })).status,
+        200,
+      );
       // The last request of that path: the health checks' GET /-/ready are recorded too.
       const last = (path: string) => rec.requests.filter((r) => r.url === path).at(-1)!;
       assert.equal(last("/metrics/job/big").sha256, sum);
@@ -121,9 +140,18 @@ for (const engine of ["undici", "native", "http-proxy"]) {
 
     it("answers 413 for a body over the limit, declared or chunked, and forwards nothing of it", async () => {
       const before = rec.requests.length;
-      const declared = await raw(viaRec.url, { method: "PUT", path: "/metrics/job/huge", headers: { "content-length": 9 * 1024 * 1024 }, body: Buffer.alloc(0) });
+      const declared = await raw(viaRec.url, {
+        method: "PUT",
+        path: "/metrics/job/huge",
+        headers: { "content-length": 9 * 1024 * 1024 },
+        body: Buffer.alloc(0),
+      });
       assert.equal(declared.status, 413);
-      const chunked = await raw(viaRec.url, { method: "PUT", path: "/metrics/job/huge", chunks: Array.from({ length: 9 }, () => Buffer.alloc(1024 * 1024, 97)) });
+      const chunked = await raw(viaRec.url, {
+        method: "PUT",
+        path: "/metrics/job/huge",
+        chunks: Array.from({ length: 9 }, () => Buffer.alloc(1024 * 1024, 97)),
+      });
       assert.ok(chunked.status === 413 || chunked.error, `status ${chunked.status}`);
       assert.equal(rec.requests.filter((r) => r.url === "/metrics/job/huge" && r.bytes > 8 * 1024 * 1024).length, 0);
       assert.ok(rec.requests.slice(before).every((r) => r.bytes <= 8 * 1024 * 1024));
@@ -147,7 +175,10 @@ for (const engine of ["undici", "native", "http-proxy"]) {
         setTimeout(() => res.socket?.destroy(), 50);
       };
       try {
-        const r = await Promise.race([raw(viaRec.url, { method: "PUT", path: "/metrics/job/dies", body: "d 1\n" }), new Promise<"hang">((res) => setTimeout(() => res("hang"), 3000))]);
+        const r = await Promise.race([
+          raw(viaRec.url, { method: "PUT", path: "/metrics/job/dies", body: "d 1\n" }),
+          new Promise<"hang">((res) => setTimeout(() => res("hang"), 3000)),
+        ]);
         assert.notEqual(r, "hang");
         assert.ok(typeof r !== "string" && r.error !== undefined, "the client must see a broken answer");
       } finally {
@@ -172,13 +203,21 @@ for (const engine of ["undici", "native", "http-proxy"]) {
         assert.equal(r.status, 200);
         assert.ok((await pg.groups()).some((g) => g.labels.job === `retry${i}`));
         assert.equal(app.cluster.members[0]!.healthy, false);
-        assert.match(await app.metrics.registry.getSingleMetricAsString("dyshard_upstream_retries_total"), /dyshard_upstream_retries_total\{upstream="http:\/\/127\.0\.0\.1:\d+"\} 1/);
+        assert.match(
+          await app.metrics.registry.getSingleMetricAsString("dyshard_upstream_retries_total"),
+          /dyshard_upstream_retries_total\{upstream="http:\/\/127\.0\.0\.1:\d+"\} 1/,
+        );
         // A body over --retry-body is spooled, so it is sent again too, read from disk once more.
         app.cluster.setHealth(0, true, "test: looks up again");
         let j = i + 1;
         while (app.cluster.owner(`{job="retry${j}"}`)?.url !== closed) j++;
         const big = exposition("big_retry", 2 * 1024 * 1024).body;
-        const spooled = await raw(app.url, { method: "PUT", path: `/metrics/job/retry${j}`, body: big, headers: { "content-length": big.length } });
+        const spooled = await raw(app.url, {
+          method: "PUT",
+          path: `/metrics/job/retry${j}`,
+          body: big,
+          headers: { "content-length": big.length },
+        });
         assert.equal(spooled.status, 200, spooled.body);
         assert.ok((await pg.groups()).some((g) => g.labels.job === `retry${j}`));
         app.cluster.setHealth(1, false, "test: all down");

@@ -4,7 +4,14 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pushgateway, type PushgatewayGroup } from "../support/pushgateway.js";
-import { groupPath, groupToText, pushTimeSeconds, type ApiGroup, type ApiHistogramMetric, type ApiMetricFamily } from "../../src/pushgateway/exposition.js";
+import {
+  groupPath,
+  groupToText,
+  pushTimeSeconds,
+  type ApiGroup,
+  type ApiHistogramMetric,
+  type ApiMetricFamily,
+} from "../../src/pushgateway/exposition.js";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64url");
 
@@ -68,7 +75,8 @@ const GROUPS = [
 const SET_BY_PUSHGATEWAY = /^push_(failure_)?time_seconds[{ ]/;
 const GATEWAY_OWN = /^# (HELP|TYPE) (go_|process_|pushgateway_|promhttp_)/;
 
-const canonical = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+const canonical = (labels: Record<string, string>) =>
+  JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 async function put(pg: Pushgateway, path: string, body: string): Promise<void> {
   const res = await fetch(pg.url + path, { method: "PUT", body, headers: { "content-type": "text/plain; version=0.0.4" } });
@@ -122,12 +130,15 @@ describe("moving a group with groupToText and groupPath between real Pushgateway
   });
 
   it("A holds the groups the test meant, including the empty-valued and multi-label ones", () => {
-    assert.deepEqual(aGroups.map((g) => canonical(g.labels)).sort(), [
-      canonical({ job: "blank", instance: "" }),
-      canonical({ job: "jöb/mixed", zone: 'eu/"west"\\1', rack: "r1", empty: "", note: "new\nline 🙂" }),
-      canonical({ job: "only_job" }),
-      canonical({ job: "rich", instance: "host-1:9100" }),
-    ].sort());
+    assert.deepEqual(
+      aGroups.map((g) => canonical(g.labels)).sort(),
+      [
+        canonical({ job: "blank", instance: "" }),
+        canonical({ job: "jöb/mixed", zone: 'eu/"west"\\1', rack: "r1", empty: "", note: "new\nline 🙂" }),
+        canonical({ job: "only_job" }),
+        canonical({ job: "rich", instance: "host-1:9100" }),
+      ].sort(),
+    );
   });
 
   it("B exposes exactly A's series on /metrics (push-time gauges aside)", async () => {
@@ -159,7 +170,10 @@ describe("moving a group with groupToText and groupPath between real Pushgateway
   it("B stamped its own push time on each moved group", async () => {
     for (const g of await b.groups()) {
       const t = pushTimeSeconds(g as ApiGroup);
-      assert.ok(t !== undefined && t >= movedAt - 1 && t <= Date.now() / 1000 + 1, `${canonical(g.labels)}: push_time_seconds ${t}, moved at ${movedAt}`);
+      assert.ok(
+        t !== undefined && t >= movedAt - 1 && t <= Date.now() / 1000 + 1,
+        `${canonical(g.labels)}: push_time_seconds ${t}, moved at ${movedAt}`,
+      );
     }
   });
 });

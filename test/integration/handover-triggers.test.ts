@@ -57,7 +57,10 @@ describe("handover triggers", () => {
   });
 
   it("30 callers arriving during a run (10 POST, 10 POST dry runs, 10 direct) are all answered, by 2 more runs at most, and no run follows in the next 1 s", async () => {
-    app = await startDyshard(pgs.map((p) => p.url), { rebalanceInterval: "0", rebalanceSettle: "50ms", healthFall: "10" });
+    app = await startDyshard(
+      pgs.map((p) => p.url),
+      { rebalanceInterval: "0", rebalanceSettle: "50ms", healthFall: "10" },
+    );
     await waitFor("the start-up run", async () => (await inventories(pgs[1]!)) >= 1);
     await sleep(200);
     const base = await inventories(pgs[1]!);
@@ -68,7 +71,11 @@ describe("handover triggers", () => {
     try {
       const first = direct(app, false);
       await sleep(100);
-      const calls = [...Array.from({ length: 10 }, () => rebalance(app!.url, false)), ...Array.from({ length: 10 }, () => rebalance(app!.url, true)), ...Array.from({ length: 10 }, (_, i) => direct(app!, i % 2 === 0))];
+      const calls = [
+        ...Array.from({ length: 10 }, () => rebalance(app!.url, false)),
+        ...Array.from({ length: 10 }, () => rebalance(app!.url, true)),
+        ...Array.from({ length: 10 }, (_, i) => direct(app!, i % 2 === 0)),
+      ];
       answers = Promise.all([first, ...calls]);
       await sleep(300);
     } finally {
@@ -82,7 +89,11 @@ describe("handover triggers", () => {
     process.stdout.write(`# 31 concurrent triggers: ${answered}/31 answered, ${runs} runs for them, ${later} runs in the 1 s after\n`);
     assert.equal(answered, 31, "every caller is answered");
     assert.ok(got.every((a) => a !== "no answer" && a.status === 200));
-    assert.deepEqual(got.map((a) => a !== "no answer" && a.dry), [false, ...Array(10).fill(false), ...Array(10).fill(true), ...Array.from({ length: 10 }, (_, i) => i % 2 === 0)], "each caller gets a report of its kind");
+    assert.deepEqual(
+      got.map((a) => a !== "no answer" && a.dry),
+      [false, ...Array(10).fill(false), ...Array(10).fill(true), ...Array.from({ length: 10 }, (_, i) => i % 2 === 0)],
+      "each caller gets a report of its kind",
+    );
     assert.equal(runs, 3, "the held run, then one queued run and one queued dry run");
     assert.equal(later, 0, "no run after the callers are answered");
     assert.equal((await runsCounted(app)) - counted, 2, "dyshard_handover_runs_total counts the runs that act, not the dry one");
@@ -91,14 +102,19 @@ describe("handover triggers", () => {
   });
 
   it("an instance paused for 2.5 s across a 300 ms sweep: a rebalance meanwhile answers within 2 upstream timeouts + 1 s, naming it; then runs follow the sweep (at most 9 in 2 s)", async () => {
-    app = await startDyshard(pgs.map((p) => p.url), { rebalanceInterval: "300ms", rebalanceSettle: "100ms", upstreamTimeout: "1s", healthFall: "3", healthRise: "1" });
+    app = await startDyshard(
+      pgs.map((p) => p.url),
+      { rebalanceInterval: "300ms", rebalanceSettle: "100ms", upstreamTimeout: "1s", healthFall: "3", healthRise: "1" },
+    );
     await sleep(500);
     pause(pgs[0]!);
     let report: RunReport | undefined;
     let ms = 0;
     try {
       const t0 = performance.now();
-      const res = await fetch(`${app.url}/-/dyshard/rebalance`, { method: "POST", signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+      const res = await fetch(`${app.url}/-/dyshard/rebalance`, { method: "POST", signal: AbortSignal.timeout(5000) }).catch(
+        () => undefined,
+      );
       report = (await res?.json().catch(() => undefined)) as RunReport | undefined;
       ms = performance.now() - t0;
       await sleep(Math.max(0, 2500 - ms));
@@ -110,7 +126,9 @@ describe("handover triggers", () => {
     const base = await inventories(pgs[1]!);
     await sleep(2000);
     const runs = (await inventories(pgs[1]!)) - base;
-    process.stdout.write(`# paused instance across the sweep: rebalance answered in ${ms.toFixed(0)} ms; ${runs} runs in the 2 s after it came back (sweep every 300 ms)\n`);
+    process.stdout.write(
+      `# paused instance across the sweep: rebalance answered in ${ms.toFixed(0)} ms; ${runs} runs in the 2 s after it came back (sweep every 300 ms)\n`,
+    );
     assert.ok(report, "the rebalance is answered");
     assert.ok(ms < 3000, `answered in ${ms.toFixed(0)} ms`);
     assert.ok(report.duration_ms < 1500, `the run took ${report.duration_ms} ms`);
@@ -121,18 +139,29 @@ describe("handover triggers", () => {
   });
 
   it("stop() abandons a run hung in an inventory within --shutdown-timeout 1s (+0.5 s); its caller is answered, a queued caller is told dyshard is stopping, and nothing runs after", async () => {
-    app = await startDyshard(pgs.map((p) => p.url), { rebalanceInterval: "0", rebalanceSettle: "50ms", shutdownTimeout: "1s", healthFall: "10" });
+    app = await startDyshard(
+      pgs.map((p) => p.url),
+      { rebalanceInterval: "0", rebalanceSettle: "50ms", shutdownTimeout: "1s", healthFall: "10" },
+    );
     await sleep(300);
     pause(pgs[0]!);
     try {
-      const hung = app.handover.run().then((r) => r, (e: Error) => e);
+      const hung = app.handover.run().then(
+        (r) => r,
+        (e: Error) => e,
+      );
       await sleep(100);
-      const queued = app.handover.run().then((r) => r, (e: Error) => e);
+      const queued = app.handover.run().then(
+        (r) => r,
+        (e: Error) => e,
+      );
       const t0 = performance.now();
       const stopped = await Promise.race([app.stop().then(() => true), sleep(5000).then(() => false)]);
       const ms = performance.now() - t0;
       const base = await inventories(pgs[1]!);
-      process.stdout.write(`# stop with a run hung in an inventory: ${stopped ? `stopped in ${ms.toFixed(0)} ms` : "not stopped within 5 s"}\n`);
+      process.stdout.write(
+        `# stop with a run hung in an inventory: ${stopped ? `stopped in ${ms.toFixed(0)} ms` : "not stopped within 5 s"}\n`,
+      );
       assert.ok(stopped && ms < 1500, `stopped in ${ms.toFixed(0)} ms`);
       const first = await Promise.race([hung, sleep(500).then(() => "no answer" as const)]);
       assert.notEqual(first, "no answer", "the hung run's caller is answered");
@@ -152,17 +181,29 @@ describe("handover triggers", () => {
     try {
       const h64 = await loadHash64();
       let instance = "";
-      for (let i = 0; instance === ""; i++) if (new Ring(["healthy", "healthy"], h64).owner(routingKey({ job: "hang", labels: { instance: `i${i}` } })) === 0) instance = `i${i}`;
+      for (let i = 0; instance === ""; i++)
+        if (new Ring(["healthy", "healthy"], h64).owner(routingKey({ job: "hang", labels: { instance: `i${i}` } })) === 0)
+          instance = `i${i}`;
       await sleep(300);
       pause(pgs[0]!);
-      const calls = [rebalance(d.url, false, 10_000), rebalance(d.url, false, 10_000), fetch(`${d.url}/metrics/job/hang/instance/${instance}`, { method: "PUT", body: "v 1\n", signal: AbortSignal.timeout(10_000) }).catch(() => undefined)];
+      const calls = [
+        rebalance(d.url, false, 10_000),
+        rebalance(d.url, false, 10_000),
+        fetch(`${d.url}/metrics/job/hang/instance/${instance}`, {
+          method: "PUT",
+          body: "v 1\n",
+          signal: AbortSignal.timeout(10_000),
+        }).catch(() => undefined),
+      ];
       await sleep(300);
       const t0 = performance.now();
       const exited = new Promise<number | null>((r) => d.proc.once("exit", (code) => r(code)));
       d.proc.kill("SIGTERM");
       const code = await Promise.race([exited, sleep(8000).then(() => "still running" as const)]);
       const ms = performance.now() - t0;
-      process.stdout.write(`# SIGTERM with a hung run and push: ${code === "still running" ? "still running after 8 s" : `exited (${code}) in ${ms.toFixed(0)} ms`}\n`);
+      process.stdout.write(
+        `# SIGTERM with a hung run and push: ${code === "still running" ? "still running after 8 s" : `exited (${code}) in ${ms.toFixed(0)} ms`}\n`,
+      );
       assert.notEqual(code, "still running");
       assert.ok(ms < 3000, `exited in ${ms.toFixed(0)} ms`);
       await Promise.all(calls);

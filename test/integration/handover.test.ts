@@ -60,14 +60,21 @@ describe("handover of stale groups", () => {
 
   before(async () => {
     pgs = await startPushgateways(3);
-    app = await startDyshard(pgs.map((p) => p.url), { rebalanceInterval: "0", rebalanceSettle: "300ms", healthInterval: "100ms", healthRise: "1", healthFall: "1" });
+    app = await startDyshard(
+      pgs.map((p) => p.url),
+      { rebalanceInterval: "0", rebalanceSettle: "300ms", healthInterval: "100ms", healthRise: "1", healthFall: "1" },
+    );
     // A daily job's group that lives on a survivor while slot 1 is down, on slot 1 after recovery,
     // and on the new slot 3 after the scale-up: it moves twice.
     const h64 = await loadHash64();
     const ring = (s: SlotState[]) => new Ring(s, h64);
     for (let i = 0; ; i++) {
       const k = key(`daily-${i}`, "daily");
-      if (ring(["healthy", "unhealthy", "healthy"]).owner(k) !== 1 && ring(["healthy", "healthy", "healthy"]).owner(k) === 1 && ring(["healthy", "healthy", "healthy", "healthy"]).owner(k) === 3) {
+      if (
+        ring(["healthy", "unhealthy", "healthy"]).owner(k) !== 1 &&
+        ring(["healthy", "healthy", "healthy"]).owner(k) === 1 &&
+        ring(["healthy", "healthy", "healthy", "healthy"]).owner(k) === 3
+      ) {
         dailyInstance = `daily-${i}`;
         dailyOwner3 = ring(["healthy", "unhealthy", "healthy"]).owner(k) as number;
         break;
@@ -84,11 +91,19 @@ describe("handover of stale groups", () => {
     await waitFor("slot 1 down", async () => !app.cluster.members[1]!.healthy);
     // The daily job pushes once, and a histogram and a summary land on a survivor too.
     assert.equal((await push(app.url, `/metrics/job/daily/instance/${dailyInstance}`, "daily_value 42\n")).status, 200);
-    const rich = "# TYPE lat histogram\nlat_bucket{le=\"0.1\"} 3\nlat_bucket{le=\"1\"} 7\nlat_bucket{le=\"+Inf\"} 9\nlat_sum 4.5\nlat_count 9\n# HELP q Quantiles.\n# TYPE q summary\nq{quantile=\"0.5\"} 0.2\nq{quantile=\"0.99\"} 1.5\nq_sum 12\nq_count 30\n";
+    const rich =
+      '# TYPE lat histogram\nlat_bucket{le="0.1"} 3\nlat_bucket{le="1"} 7\nlat_bucket{le="+Inf"} 9\nlat_sum 4.5\nlat_count 9\n# HELP q Quantiles.\n# TYPE q summary\nq{quantile="0.5"} 0.2\nq{quantile="0.99"} 1.5\nq_sum 12\nq_count 30\n';
     let richInstance = "";
-    for (let i = 0; richInstance === ""; i++) if (app.cluster.owner(key(`rich-${i}`, "rich"))!.slot !== 1 && new Ring(["healthy", "healthy", "healthy"], await loadHash64()).owner(key(`rich-${i}`, "rich")) === 1) richInstance = `rich-${i}`;
+    for (let i = 0; richInstance === ""; i++)
+      if (
+        app.cluster.owner(key(`rich-${i}`, "rich"))!.slot !== 1 &&
+        new Ring(["healthy", "healthy", "healthy"], await loadHash64()).owner(key(`rich-${i}`, "rich")) === 1
+      )
+        richInstance = `rich-${i}`;
     assert.equal((await push(app.url, `/metrics/job/rich/instance/${richInstance}`, rich)).status, 200);
-    const richBefore = (await pgs[app.cluster.owner(key(richInstance, "rich"))!.slot]!.pushedSeries()).filter((l) => l.includes(`instance="${richInstance}"`) && !l.startsWith("push_"));
+    const richBefore = (await pgs[app.cluster.owner(key(richInstance, "rich"))!.slot]!.pushedSeries()).filter(
+      (l) => l.includes(`instance="${richInstance}"`) && !l.startsWith("push_"),
+    );
     assert.equal(richBefore.length, 9);
 
     const ids = Array.from({ length: N }, (_, i) => i);
@@ -113,7 +128,9 @@ describe("handover of stale groups", () => {
     await waitFor("convergence after recovery", () => converged(app, pgs, latest), 20_000, 20);
     const ms = performance.now() - t0;
     await poller.stop();
-    process.stdout.write(`# recovery: converged in ${ms.toFixed(0)} ms (incl. ${3 * N} pushes during the move); poller saw duplicates in ${poller.pollsWithDuplicates}/${poller.polls} polls, at most ${poller.maxDuplicates} groups at once\n`);
+    process.stdout.write(
+      `# recovery: converged in ${ms.toFixed(0)} ms (incl. ${3 * N} pushes during the move); poller saw duplicates in ${poller.pollsWithDuplicates}/${poller.polls} polls, at most ${poller.maxDuplicates} groups at once\n`,
+    );
 
     // (c) the daily group moved from the survivor to slot 1 with its value.
     const daily = await snapshot(pgs, "daily");
@@ -123,7 +140,8 @@ describe("handover of stale groups", () => {
     await waitFor("rich group on slot 1", async () => (await pgs[1]!.groups()).some((g) => g.labels.job === "rich"));
     const richAfter = (await pgs[1]!.pushedSeries()).filter((l) => l.includes(`instance="${richInstance}"`) && !l.startsWith("push_"));
     assert.deepEqual(richAfter, richBefore);
-    for (const i of [0, 2]) assert.ok(!(await pgs[i]!.groups()).some((g) => g.labels.job === "rich" || g.labels.job === "daily"), "no stale copy is left");
+    for (const i of [0, 2])
+      assert.ok(!(await pgs[i]!.groups()).some((g) => g.labels.job === "rich" || g.labels.job === "daily"), "no stale copy is left");
   });
 
   it("(b, c) scale-up from 3 to 4: each group ends once, on its owner, with its latest value", async () => {
@@ -132,7 +150,10 @@ describe("handover of stale groups", () => {
     const poller = new DuplicatePoller(pgs, JOB).start();
     const t0 = performance.now();
     await app.stop(); // dyshard is stateless: scaling up is a restart with one more upstream, at the end
-    app = await startDyshard(pgs.map((p) => p.url), { rebalanceInterval: "0", rebalanceSettle: "300ms", listen: app.url.replace("http://", "") });
+    app = await startDyshard(
+      pgs.map((p) => p.url),
+      { rebalanceInterval: "0", rebalanceSettle: "300ms", listen: app.url.replace("http://", "") },
+    );
     const ids = Array.from({ length: N }, (_, i) => i);
     await inParallel(ids, 20, async (i) => {
       assert.equal((await push(app.url, path(i), "v 5\n")).status, 200);
@@ -141,7 +162,9 @@ describe("handover of stale groups", () => {
     await waitFor("convergence after scale-up", () => converged(app, pgs, latest), 20_000, 20);
     const ms = performance.now() - t0;
     await poller.stop();
-    process.stdout.write(`# scale-up 3 to 4: converged in ${ms.toFixed(0)} ms (restart, ${N} pushes, 300 ms settle, move); poller saw duplicates in ${poller.pollsWithDuplicates}/${poller.polls} polls, at most ${poller.maxDuplicates} groups at once\n`);
+    process.stdout.write(
+      `# scale-up 3 to 4: converged in ${ms.toFixed(0)} ms (restart, ${N} pushes, 300 ms settle, move); poller saw duplicates in ${poller.pollsWithDuplicates}/${poller.polls} polls, at most ${poller.maxDuplicates} groups at once\n`,
+    );
     const onFourth = [...(await snapshot(pgs)).values()].filter((e) => e.on[0] === 3).length;
     assert.ok(onFourth > N / 4 - N / 10, `${onFourth} groups moved to the new instance`);
     const daily = await snapshot(pgs, "daily");
@@ -153,10 +176,16 @@ describe("handover of stale groups", () => {
     const owner = app.cluster.owner(key("stray"))!.slot;
     const wrong = (owner + 1) % pgs.length;
     assert.equal((await push(pgs[wrong]!.url, path(-1).replace("host--1", "stray"), "v 9\n")).status, 200);
-    const dry = (await (await fetch(`${app.url}/-/dyshard/rebalance?dry_run=1`, { method: "POST" })).json()) as { misplaced: number; steps: { action: string; owner: string; from: string[] }[] };
+    const dry = (await (await fetch(`${app.url}/-/dyshard/rebalance?dry_run=1`, { method: "POST" })).json()) as {
+      misplaced: number;
+      steps: { action: string; owner: string; from: string[] }[];
+    };
     assert.equal(dry.misplaced, 1);
     assert.deepEqual(dry.steps[0], { ...dry.steps[0], action: "copy", owner: pgs[owner]!.url, from: [pgs[wrong]!.url] });
-    assert.ok((await pgs[wrong]!.groups()).some((g) => g.labels.instance === "stray"), "a dry run changes nothing");
+    assert.ok(
+      (await pgs[wrong]!.groups()).some((g) => g.labels.instance === "stray"),
+      "a dry run changes nothing",
+    );
     const res = await fetch(`${app.url}/-/dyshard/rebalance`, { method: "POST" });
     assert.equal(res.status, 200);
     const applied = (await res.json()) as { copied: number; deleted: number; failed: number };

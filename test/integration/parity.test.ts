@@ -50,7 +50,8 @@ function send(pg: Pushgateway, method: string, path: string, body?: string, time
 }
 
 /** A group's labels in a canonical spelling (sorted), to tell groups apart. */
-const canonical = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+const canonical = (labels: Record<string, string>) =>
+  JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 async function groupKeys(pg: Pushgateway): Promise<Map<string, PushgatewayGroup>> {
   return new Map((await pg.groups()).map((g) => [canonical(g.labels), g]));
@@ -61,14 +62,19 @@ type Push = Extract<Route, { kind: "push" }>;
 
 /** Status, and the 4xx text or the redirect Location, of dyshard's own answer against the Pushgateway's. */
 function assertSameAnswer(what: string, real: RawResponse, mine: Answer, method = "PUT"): void {
-  assert.equal(mine.status, real.status, `${what}: dyshard ${mine.status} ${JSON.stringify(mine.body)}, Pushgateway ${real.status} ${JSON.stringify(real.body)}`);
+  assert.equal(
+    mine.status,
+    real.status,
+    `${what}: dyshard ${mine.status} ${JSON.stringify(mine.body)}, Pushgateway ${real.status} ${JSON.stringify(real.body)}`,
+  );
   if (real.status >= 300 && real.status < 400) {
     assert.equal(mine.headers.location, real.headers.location, `${what}: Location`);
   } else if (real.status >= 400 && method !== "HEAD") {
     assert.equal(mine.body, real.body, `${what}: body`);
     assert.equal(mine.headers["content-type"], real.headers["content-type"], `${what}: content-type`);
   }
-  if (real.headers.allow !== undefined || mine.headers.allow !== undefined) assert.equal(mine.headers.allow, real.headers.allow, `${what}: Allow`);
+  if (real.headers.allow !== undefined || mine.headers.allow !== undefined)
+    assert.equal(mine.headers.allow, real.headers.allow, `${what}: Allow`);
 }
 
 // Each path uses its own job, so no two pushes land in one group (or in {job=x} next to
@@ -218,7 +224,11 @@ describe("parity with Pushgateway 1.5.1: PUT of raw paths", () => {
       const afterPush = await groupKeys(pg);
       const added = [...afterPush.keys()].filter((k) => !before.has(k));
       if (mine.kind === "push") {
-        assert.equal(real.status, 200, `dyshard routes ${path} as ${JSON.stringify(mine.group)}, the Pushgateway answered ${real.status} ${real.body}`);
+        assert.equal(
+          real.status,
+          200,
+          `dyshard routes ${path} as ${JSON.stringify(mine.group)}, the Pushgateway answered ${real.status} ${real.body}`,
+        );
         assert.equal(added.length, 1, `the push should have created exactly one group, it created ${JSON.stringify(added)}`);
         const held = afterPush.get(added[0] as string) as PushgatewayGroup;
         assert.deepEqual({ job: mine.group.job, ...mine.group.labels }, held.labels, "dyshard's group and the Pushgateway's");
@@ -249,8 +259,20 @@ describe("parity with Pushgateway 1.5.1: one group, one key", () => {
 
   // Spellings the Pushgateway stores as one group must get one routing key (and so one owner).
   const SETS: string[][] = [
-    ["/metrics/job/s1/a/1/b/x%20y", "/metrics/job/s1/b/x%20y/a/1", `/metrics/job@base64/${b64("s1")}/a@base64/MQ/b@base64/${b64padded("x y")}`, "/metrics/job/s1/a/0/b/x%20y/a/1", "/metrics/job/s1/job/zz/a/1/b/x%20y"],
-    ["/metrics/job/s2", "/metrics/job/s2/", `/metrics/job@base64/${b64padded("s2")}`, `/metrics/job%40base64/${b64("s2")}/`, "/metrics/job%2Fs2?x=1"],
+    [
+      "/metrics/job/s1/a/1/b/x%20y",
+      "/metrics/job/s1/b/x%20y/a/1",
+      `/metrics/job@base64/${b64("s1")}/a@base64/MQ/b@base64/${b64padded("x y")}`,
+      "/metrics/job/s1/a/0/b/x%20y/a/1",
+      "/metrics/job/s1/job/zz/a/1/b/x%20y",
+    ],
+    [
+      "/metrics/job/s2",
+      "/metrics/job/s2/",
+      `/metrics/job@base64/${b64padded("s2")}`,
+      `/metrics/job%40base64/${b64("s2")}/`,
+      "/metrics/job%2Fs2?x=1",
+    ],
     ["/metrics/job/s3/instance/", "/metrics/job/s3/instance@base64/=", "/metrics/job/s3/instance@base64/"],
   ];
   for (const spellings of SETS) {
@@ -281,7 +303,17 @@ describe("parity with Pushgateway 1.5.1: other methods", () => {
     await pg?.kill();
   });
 
-  const PATHS = ["/metrics/job/m01", "/metrics/job/m02/a/1", "/metrics/job@base64/=", "/metrics/job/m03/a-b/1", "/metrics/job/", "/metrics/job@base64/", "/Metrics/job/m04", "/metrics/job//m05", "/metrics/job/m06/a/%ZZ"];
+  const PATHS = [
+    "/metrics/job/m01",
+    "/metrics/job/m02/a/1",
+    "/metrics/job@base64/=",
+    "/metrics/job/m03/a-b/1",
+    "/metrics/job/",
+    "/metrics/job@base64/",
+    "/Metrics/job/m04",
+    "/metrics/job//m05",
+    "/metrics/job/m06/a/%ZZ",
+  ];
   for (const method of ["POST", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH"]) {
     for (const path of PATHS) {
       // Go answers a malformed target with a body even to HEAD, which node:http cannot read.

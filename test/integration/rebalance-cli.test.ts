@@ -29,12 +29,21 @@ describe("dyshard rebalance", () => {
     const upstreams = pgs.flatMap((p) => ["--upstream", p.url]);
     // Every group pushed straight to instance 0: the ones it does not own are misplaced.
     for (let i = 0; i < 30; i++) assert.equal((await push(pgs[0]!.url, `/metrics/job/cli/instance/i${i}`, `v ${i}\n`)).status, 200);
-    const routes = (await dyshard(["route", ...upstreams, ...Array.from({ length: 30 }, (_, i) => `/metrics/job/cli/instance/i${i}`)])).stdout.trim().split("\n").map((l) => JSON.parse(l) as { labels: { instance: string }; upstream: string });
+    const routes = (
+      await dyshard(["route", ...upstreams, ...Array.from({ length: 30 }, (_, i) => `/metrics/job/cli/instance/i${i}`)])
+    ).stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { labels: { instance: string }; upstream: string });
     const misplaced = routes.filter((r) => r.upstream !== pgs[0]!.url);
 
     const dry = await dyshard(["rebalance", "--dry-run", ...upstreams]);
     assert.equal(dry.status, 0, dry.stderr);
-    const plan = JSON.parse(dry.stdout) as { dry_run: boolean; misplaced: number; steps: { action: string; group: { instance: string }; owner: string }[] };
+    const plan = JSON.parse(dry.stdout) as {
+      dry_run: boolean;
+      misplaced: number;
+      steps: { action: string; group: { instance: string }; owner: string }[];
+    };
     assert.equal(plan.dry_run, true);
     assert.equal(plan.misplaced, misplaced.length);
     for (const s of plan.steps) assert.equal(s.owner, routes.find((r) => r.labels.instance === s.group.instance)!.upstream);

@@ -34,11 +34,16 @@ describe("request forms: parity with the Pushgateway", () => {
   }
 
   it("routes an absolute-form target (RFC 9112 §3.2.2) as its origin form, and stores the group", async () => {
-    const { real, mine } = await both(closing("PUT http://127.0.0.1/metrics/job/abs/instance/a1 HTTP/1.1", ["Host: 127.0.0.1"], "abs_v 1\n"));
+    const { real, mine } = await both(
+      closing("PUT http://127.0.0.1/metrics/job/abs/instance/a1 HTTP/1.1", ["Host: 127.0.0.1"], "abs_v 1\n"),
+    );
     assert.equal(real.status, 200);
     assert.equal(mine.status, 200, mine.body);
     assert.ok((await jobsBehind()).includes("abs"), "the group is stored behind dyshard");
-    const query = await rawRequest(port, closing("PUT http://127.0.0.1:9091/metrics/job/abs2?x=1 HTTP/1.1", ["Host: 127.0.0.1"], "abs_v 2\n"));
+    const query = await rawRequest(
+      port,
+      closing("PUT http://127.0.0.1:9091/metrics/job/abs2?x=1 HTTP/1.1", ["Host: 127.0.0.1"], "abs_v 2\n"),
+    );
     assert.equal(query.status, 200, query.body);
     assert.ok((await jobsBehind()).includes("abs2"));
   });
@@ -62,7 +67,15 @@ describe("request forms: parity with the Pushgateway", () => {
   });
 
   it("answers methods Node's parser does not know (lowercase, invented) as the Pushgateway's router does", async () => {
-    for (const line of ["put /metrics/job/lower HTTP/1.1", "pUT /metrics/job/lower/a/ HTTP/1.1", "FOO /metrics HTTP/1.1", "get /-/ready HTTP/1.1", "get /nothing/here HTTP/1.1", "PATCH /metrics HTTP/1.1", "PATCH /metrics/job/p HTTP/1.1"]) {
+    for (const line of [
+      "put /metrics/job/lower HTTP/1.1",
+      "pUT /metrics/job/lower/a/ HTTP/1.1",
+      "FOO /metrics HTTP/1.1",
+      "get /-/ready HTTP/1.1",
+      "get /nothing/here HTTP/1.1",
+      "PATCH /metrics HTTP/1.1",
+      "PATCH /metrics/job/p HTTP/1.1",
+    ]) {
       const { real, mine } = await both(closing(line));
       assert.equal(mine.status, real.status, `${line}: dyshard ${mine.status} ${mine.body}, Pushgateway ${real.status}`);
       assert.equal(mine.headers.allow, real.headers.allow, `${line}: Allow`);
@@ -78,9 +91,15 @@ describe("request forms: parity with the Pushgateway", () => {
     const path = await both(closing(`PUT /metrics/job/bigpath/note/${long} HTTP/1.1`, ["Host: x"], "bp 1\n"));
     assert.equal(path.real.status, 200);
     assert.equal(path.mine.status, 200, `dyshard: ${path.mine.status}`);
-    const small = await startDyshard(pgs.map((p) => p.url), { maxHeaderSize: "8KiB" });
+    const small = await startDyshard(
+      pgs.map((p) => p.url),
+      { maxHeaderSize: "8KiB" },
+    );
     try {
-      const refused = await rawRequest(Number(new URL(small.url).port), closing("PUT /metrics/job/bighead2 HTTP/1.1", ["Host: x", `X-Note: ${long}`], "bh 1\n"));
+      const refused = await rawRequest(
+        Number(new URL(small.url).port),
+        closing("PUT /metrics/job/bighead2 HTTP/1.1", ["Host: x", `X-Note: ${long}`], "bh 1\n"),
+      );
       assert.equal(refused.status, 431);
     } finally {
       await small.stop();
@@ -88,7 +107,9 @@ describe("request forms: parity with the Pushgateway", () => {
   });
 
   it("answers raw UTF-8 bytes in the target with a 400 that says how to send them (documented difference)", async () => {
-    const line = Buffer.concat([Buffer.from("PUT /metrics/job/caf"), Buffer.from("é", "utf8"), Buffer.from(" HTTP/1.1")]).toString("latin1");
+    const line = Buffer.concat([Buffer.from("PUT /metrics/job/caf"), Buffer.from("é", "utf8"), Buffer.from(" HTTP/1.1")]).toString(
+      "latin1",
+    );
     const mine = await rawRequest(port, closing(line, ["Host: x"], "c 1\n"));
     assert.equal(mine.status, 400);
     assert.match(mine.body, /percent-encode/);
@@ -109,7 +130,10 @@ describe("client timeouts and health reasons", () => {
   });
 
   it("closes a client that dribbles its headers within 2 s of --client-header-timeout 1s", async () => {
-    const app = await startDyshard(pgs.map((p) => p.url), { clientHeaderTimeout: "1s" });
+    const app = await startDyshard(
+      pgs.map((p) => p.url),
+      { clientHeaderTimeout: "1s" },
+    );
     try {
       const { port } = new URL(app.url);
       const net = await import("node:net");
@@ -131,7 +155,10 @@ describe("client timeouts and health reasons", () => {
   });
 
   it("names a health check's timeout in words on /-/dyshard/ring, not as a bare code", async () => {
-    const app = await startDyshard(pgs.map((p) => p.url), { healthInterval: "100ms", healthTimeout: "300ms", healthFall: "2" });
+    const app = await startDyshard(
+      pgs.map((p) => p.url),
+      { healthInterval: "100ms", healthTimeout: "300ms", healthFall: "2" },
+    );
     const pid = pgs[1]!.pid!;
     try {
       process.kill(pid, "SIGSTOP");

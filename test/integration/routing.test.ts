@@ -15,7 +15,10 @@ describe("routing over three real Pushgateways", () => {
   let app: App;
   before(async () => {
     pgs = await startPushgateways(3);
-    app = await startDyshard(pgs.map((p) => p.url), { healthInterval: "200ms", healthRise: "2", healthFall: "2" });
+    app = await startDyshard(
+      pgs.map((p) => p.url),
+      { healthInterval: "200ms", healthRise: "2", healthFall: "2" },
+    );
   });
   after(async () => {
     await app?.stop();
@@ -69,7 +72,12 @@ describe("routing over three real Pushgateways", () => {
     for (const i of ids) {
       const on = whereAfter.get(groupId(i)) ?? [];
       const before = ownerBefore.get(i)!;
-      if (before !== victim) assert.deepEqual(on.map((x) => (x === 0 ? 0 : 2)), [before], `group ${i} moved off healthy instance ${before}`);
+      if (before !== victim)
+        assert.deepEqual(
+          on.map((x) => (x === 0 ? 0 : 2)),
+          [before],
+          `group ${i} moved off healthy instance ${before}`,
+        );
       else assert.equal(on.length, 1, `victim's group ${i} should have one new home`);
     }
 

@@ -26,7 +26,8 @@ function spooled(dir: string): string[] {
 /** `n` jobs whose only group `app` routes to `upstream`. */
 function jobsOn(app: App, upstream: string, prefix: string, n: number): string[] {
   const out: string[] = [];
-  for (let i = 0; out.length < n && i < 100_000; i++) if (app.cluster.owner(`{job="${prefix}${i}"}`)?.url === upstream) out.push(`${prefix}${i}`);
+  for (let i = 0; out.length < n && i < 100_000; i++)
+    if (app.cluster.owner(`{job="${prefix}${i}"}`)?.url === upstream) out.push(`${prefix}${i}`);
   return out;
 }
 
@@ -39,7 +40,10 @@ describe("large and slow push bodies", () => {
   const fixture = pushgatewaysAndSpool(2);
 
   it("answers a small push within 2 s beside 70 slow uploads (2 MiB declared, ~1,000 B/s each) to the same instance; a large push then completes intact", async () => {
-    const app = await startDyshard(fixture.pgs.map((p) => p.url), { retryBody: "64KiB", spoolDir: fixture.spoolDir });
+    const app = await startDyshard(
+      fixture.pgs.map((p) => p.url),
+      { retryBody: "64KiB", spoolDir: fixture.spoolDir },
+    );
     const target = fixture.pgs[0]!;
     const slow: RawUpload[] = [];
     try {
@@ -57,7 +61,10 @@ describe("large and slow push bodies", () => {
       assert.equal(r.status, 200, r.text);
       assert.ok(ms < 2000, `the small push took ${ms.toFixed(0)} ms`);
       assert.ok((await target.groups()).some((g) => g.labels.job === small));
-      assert.ok(slow.every((u) => u.status === 0), "the slow uploads are still in progress");
+      assert.ok(
+        slow.every((u) => u.status === 0),
+        "the slow uploads are still in progress",
+      );
     } finally {
       for (const u of slow) u.close();
     }
@@ -76,7 +83,10 @@ describe("large and slow push bodies", () => {
   });
 
   it("spools a body over --retry-body (a 0600 file in a 0700 folder of --spool-dir, gone once answered); past --max-spool bodies stream and arrive intact, declared or chunked", async () => {
-    const app = await startDyshard(fixture.pgs.map((p) => p.url), { retryBody: "64KiB", maxSpool: "300KiB", spoolDir: fixture.spoolDir });
+    const app = await startDyshard(
+      fixture.pgs.map((p) => p.url),
+      { retryBody: "64KiB", maxSpool: "300KiB", spoolDir: fixture.spoolDir },
+    );
     try {
       const owner = (job: string) => fixture.pgs.find((p) => p.url === app.cluster.owner(`{job="${job}"}`)?.url)!;
       // A slow 256 KiB push: its body is on disk while it trickles in.
@@ -123,7 +133,10 @@ describe("large and slow push bodies", () => {
 
   it("retries a large push (over --retry-body, under --max-spool) on the next owner when its owner is dead: 200, stored there intact", async () => {
     // No active checks: only the refused connection tells dyshard the owner is gone.
-    const app = await startDyshard(fixture.pgs.map((p) => p.url), { retryBody: "64KiB", spoolDir: fixture.spoolDir, healthInterval: "60s" });
+    const app = await startDyshard(
+      fixture.pgs.map((p) => p.url),
+      { retryBody: "64KiB", spoolDir: fixture.spoolDir, healthInterval: "60s" },
+    );
     try {
       const [dead, next] = fixture.pgs as [Pushgateway, Pushgateway];
       const [job] = jobsOn(app, dead.url, "failover", 1);

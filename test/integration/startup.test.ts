@@ -37,7 +37,9 @@ describe("while starting", () => {
       d.proc.kill("SIGTERM");
       const code = await Promise.race([exited, sleep(8000).then(() => "still running" as const)]);
       const ms = performance.now() - t0;
-      process.stdout.write(`# SIGTERM during start-up: ${code === "still running" ? "still running after 8 s" : `exited (${code}) in ${ms.toFixed(0)} ms`}\n`);
+      process.stdout.write(
+        `# SIGTERM during start-up: ${code === "still running" ? "still running after 8 s" : `exited (${code}) in ${ms.toFixed(0)} ms`}\n`,
+      );
       assert.notEqual(code, "still running");
       assert.ok(ms < 2500, `exited in ${ms.toFixed(0)} ms`);
       assert.match(d.output(), /took longer than the shutdown timeout/);

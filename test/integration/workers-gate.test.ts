@@ -31,7 +31,12 @@ function once(url: string, method: string, path: string, body = "", ms = 2000): 
   });
 }
 
-const children = (pid: number) => execFileSync(requireBinary("pgrep"), ["-P", String(pid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
+const children = (pid: number) =>
+  execFileSync(requireBinary("pgrep"), ["-P", String(pid)], { encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map(Number);
 
 describe("--workers 2: the move's gate and a hung or dead worker", () => {
   let pgs: Pushgateway[];
@@ -43,7 +48,19 @@ describe("--workers 2: the move's gate and a hung or dead worker", () => {
 
   before(async () => {
     pgs = await startPushgateways(2);
-    d = await spawnDyshard(["--workers", "2", "--upstream-timeout", "3s", "--health-interval", "200ms", "--rebalance-interval", "0", "--rebalance-settle", "200ms", ...pgs.flatMap((p) => ["--upstream", p.url])]);
+    d = await spawnDyshard([
+      "--workers",
+      "2",
+      "--upstream-timeout",
+      "3s",
+      "--health-interval",
+      "200ms",
+      "--rebalance-interval",
+      "0",
+      "--rebalance-settle",
+      "200ms",
+      ...pgs.flatMap((p) => ["--upstream", p.url]),
+    ]);
     await waitFor("both workers serving", async () => children(d.proc.pid as number).length === 2 && (await fetch(`${d.url}/-/ready`)).ok);
     const ring = new Ring(["healthy", "healthy"], await loadHash64());
     owner = (instance) => ring.owner(routingKey({ job: "gate", labels: { instance } })) as number;
@@ -67,7 +84,12 @@ describe("--workers 2: the move's gate and a hung or dead worker", () => {
   async function rebalance(ms: number) {
     const t0 = performance.now();
     const r = await once(d.url, "POST", "/-/dyshard/rebalance", "", ms);
-    return { answer: r, at: performance.now(), ms: performance.now() - t0, copied: r === "no answer" ? -1 : (JSON.parse(r.text) as { copied: number }).copied };
+    return {
+      answer: r,
+      at: performance.now(),
+      ms: performance.now() - t0,
+      copied: r === "no answer" ? -1 : (JSON.parse(r.text) as { copied: number }).copied,
+    };
   }
 
   it("a worker SIGKILLed while a move waits for it: the rebalance answers within 1.5 s, another worker is forked and takes part in the next move and serves pushes", async () => {
@@ -82,7 +104,9 @@ describe("--workers 2: the move's gate and a hung or dead worker", () => {
     const killedAt = performance.now();
     const first = await asked;
     const afterKill = first.at - killedAt;
-    process.stdout.write(`# worker SIGKILLed during a move: rebalance ${first.answer === "no answer" ? "not answered within 10 s" : `answered ${afterKill.toFixed(0)} ms after the kill`}\n`);
+    process.stdout.write(
+      `# worker SIGKILLed during a move: rebalance ${first.answer === "no answer" ? "not answered within 10 s" : `answered ${afterKill.toFixed(0)} ms after the kill`}\n`,
+    );
     assert.notEqual(first.answer, "no answer");
     assert.ok(afterKill < 1500, `answered ${afterKill.toFixed(0)} ms after the kill`);
     assert.equal(first.copied, 1);
@@ -97,7 +121,8 @@ describe("--workers 2: the move's gate and a hung or dead worker", () => {
     pause(b);
     try {
       await spend();
-      for (let i = 0; i < 3; i++) assert.deepEqual(await once(d.url, "PUT", `/metrics/job/gate/instance/g2`, "v 2\n"), { status: 200, text: "" });
+      for (let i = 0; i < 3; i++)
+        assert.deepEqual(await once(d.url, "PUT", `/metrics/job/gate/instance/g2`, "v 2\n"), { status: 200, text: "" });
     } finally {
       resume(b);
     }
@@ -115,12 +140,15 @@ describe("--workers 2: the move's gate and a hung or dead worker", () => {
     } finally {
       resume(w);
     }
-    process.stdout.write(`# hung worker during a move: rebalance ${r.answer === "no answer" ? "not answered within 10 s" : `answered in ${r.ms.toFixed(0)} ms`}\n`);
+    process.stdout.write(
+      `# hung worker during a move: rebalance ${r.answer === "no answer" ? "not answered within 10 s" : `answered in ${r.ms.toFixed(0)} ms`}\n`,
+    );
     assert.notEqual(r.answer, "no answer");
     assert.ok(r.ms < 5500, `answered in ${r.ms.toFixed(0)} ms`);
     assert.equal(r.copied, 1);
     assert.match(d.output(), /did not acknowledge/);
     // Its gate for the moved group was opened although it acknowledged late: pushes pass on both workers.
-    for (let i = 0; i < 4; i++) assert.deepEqual(await once(d.url, "PUT", `/metrics/job/gate/instance/g3`, "v 3\n"), { status: 200, text: "" }, `push ${i}`);
+    for (let i = 0; i < 4; i++)
+      assert.deepEqual(await once(d.url, "PUT", `/metrics/job/gate/instance/g3`, "v 3\n"), { status: 200, text: "" }, `push ${i}`);
   });
 });

@@ -13,7 +13,17 @@ describe("--workers 2", () => {
   let d: DyshardProcess;
   before(async () => {
     pgs = await startPushgateways(3);
-    d = await spawnDyshard(["--workers", "2", "--health-interval", "200ms", "--rebalance-interval", "0", "--rebalance-settle", "200ms", ...pgs.flatMap((p) => ["--upstream", p.url])]);
+    d = await spawnDyshard([
+      "--workers",
+      "2",
+      "--health-interval",
+      "200ms",
+      "--rebalance-interval",
+      "0",
+      "--rebalance-settle",
+      "200ms",
+      ...pgs.flatMap((p) => ["--upstream", p.url]),
+    ]);
     await waitFor("both workers serving", async () => (await fetch(`${d.url}/-/ready`)).ok);
   });
   after(async () => {
@@ -34,7 +44,10 @@ describe("--workers 2", () => {
     assert.ok([...where.values()].every((on) => on.length === 1));
     const text = await (await fetch(`${d.url}/metrics`)).text();
     execFileSync(requireBinary("promtool"), ["check", "metrics"], { input: text });
-    const total = [...text.matchAll(/^dyshard_requests_total\{method="PUT",code="200",[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    const total = [...text.matchAll(/^dyshard_requests_total\{method="PUT",code="200",[^}]*\} (\d+)$/gm)].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
     assert.equal(total, 600, "every push counted once across workers");
     assert.match(text, /^dyshard_ring_healthy_members 3$/m);
   });
@@ -44,7 +57,17 @@ describe("--workers 2", () => {
     const statuses = await inParallel(ids, 20, (i) => push(d.url, path(i), "v 9\n").then((r) => r.status));
     assert.deepEqual(new Set(statuses), new Set([200]));
     await waitFor("the primary's verdict reached every worker", async () => {
-      const views = await Promise.all(Array.from({ length: 12 }, async () => JSON.stringify(((await (await fetch(`${d.url}/-/dyshard/ring`, { headers: { connection: "close" } })).json()) as { slots: { state: string }[] }).slots.map((s) => s.state))));
+      const views = await Promise.all(
+        Array.from({ length: 12 }, async () =>
+          JSON.stringify(
+            (
+              (await (await fetch(`${d.url}/-/dyshard/ring`, { headers: { connection: "close" } })).json()) as {
+                slots: { state: string }[];
+              }
+            ).slots.map((s) => s.state),
+          ),
+        ),
+      );
       return views.every((v) => v === JSON.stringify(["healthy", "healthy", "unhealthy"]));
     });
   });
@@ -56,7 +79,10 @@ describe("--workers 2", () => {
     const res = await fetch(`${d.url}/-/dyshard/rebalance`, { method: "POST" });
     assert.equal(res.status, 200);
     const where = await placement(pgs);
-    assert.ok([...where.values()].every((on) => on.length === 1), "one copy of every group after the handover");
+    assert.ok(
+      [...where.values()].every((on) => on.length === 1),
+      "one copy of every group after the handover",
+    );
     assert.equal(await d.stop("SIGTERM"), 0);
   });
 });

@@ -337,7 +337,10 @@ export class ConsulEmulator {
         Address: s.Address,
         Port: s.Port,
         Meta: { ...s.Meta },
-        Checks: s.checkIds.map((id) => this.checks_.get(id)).filter((c): c is Check => !!c).map((c) => this.emulatedCheck(c)),
+        Checks: s.checkIds
+          .map((id) => this.checks_.get(id))
+          .filter((c): c is Check => !!c)
+          .map((c) => this.emulatedCheck(c)),
       }));
   }
 
@@ -381,7 +384,11 @@ export class ConsulEmulator {
   setNodeHealth(status: CheckStatus): void {
     if (!STATUSES.includes(status)) throw new Error(`bad status ${status}`);
     const serf = this.checks_.get(SERF) as Check;
-    this.updateCheck(serf, status, status === "passing" ? "Agent alive and reachable" : `Agent not live or unreachable (set by the test: ${status})`);
+    this.updateCheck(
+      serf,
+      status,
+      status === "passing" ? "Agent alive and reachable" : `Agent not live or unreachable (set by the test: ${status})`,
+    );
   }
 
   /** Runs the DeregisterCriticalServiceAfter reaper now (it also runs every reaperIntervalMs). */
@@ -401,14 +408,28 @@ export class ConsulEmulator {
   kvEntry(key: string): EmulatedKv | undefined {
     const e = this.kv.get(key);
     if (!e) return undefined;
-    const out: EmulatedKv = { Key: e.Key, Value: e.value ? e.value.toString() : null, LockIndex: e.LockIndex, Flags: e.Flags, CreateIndex: e.CreateIndex, ModifyIndex: e.ModifyIndex };
+    const out: EmulatedKv = {
+      Key: e.Key,
+      Value: e.value ? e.value.toString() : null,
+      LockIndex: e.LockIndex,
+      Flags: e.Flags,
+      CreateIndex: e.CreateIndex,
+      ModifyIndex: e.ModifyIndex,
+    };
     if (e.Session) out.Session = e.Session;
     return out;
   }
 
   /** The live sessions. */
   sessions(): EmulatedSession[] {
-    return [...this.sessions_.values()].map((s) => ({ ID: s.ID, Name: s.Name, Behavior: s.Behavior, TTL: s.TTL, LockDelayMs: s.lockDelayMs, expiresAt: s.expiresAt }));
+    return [...this.sessions_.values()].map((s) => ({
+      ID: s.ID,
+      Name: s.Name,
+      Behavior: s.Behavior,
+      TTL: s.TTL,
+      LockDelayMs: s.lockDelayMs,
+      expiresAt: s.expiresAt,
+    }));
   }
 
   /** Invalidates a session now, as if its TTL ran out (locks released or keys deleted, lock-delay applies). */
@@ -575,7 +596,8 @@ export class ConsulEmulator {
     if (p.startsWith("agent/service/deregister/")) {
       only("PUT");
       const id = rest("agent/service/deregister/");
-      if (!this.deregisterService(id)) throw new ApiError(404, `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
+      if (!this.deregisterService(id))
+        throw new ApiError(404, `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
       return {};
     }
     if (p.startsWith("agent/service/maintenance/")) {
@@ -707,7 +729,8 @@ export class ConsulEmulator {
     const tags = strList(b.tags, "Tags");
     const address = optStr(b.address, "Address") ?? "";
     const port = b.port === undefined || b.port === null ? 0 : b.port;
-    if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) throw new ApiError(400, "Request decode failed: invalid Port");
+    if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535)
+      throw new ApiError(400, "Request decode failed: invalid Port");
     const meta = strMap(b.meta, "Meta");
 
     const rawChecks: unknown[] = [];
@@ -717,7 +740,9 @@ export class ConsulEmulator {
       rawChecks.push(...b.checks);
     }
     // Consul: service:<id> for a lone check, service:<id>:<n> (1-based) when there are several.
-    const defs = rawChecks.map((c, i) => this.parseCheck(c, rawChecks.length > 1 ? `service:${id}:${i + 1}` : `service:${id}`, `Service '${name}' check`));
+    const defs = rawChecks.map((c, i) =>
+      this.parseCheck(c, rawChecks.length > 1 ? `service:${id}:${i + 1}` : `service:${id}`, `Service '${name}' check`),
+    );
     if (new Set(defs.map((d) => d.CheckID)).size !== defs.length) throw new ApiError(400, "Invalid check: duplicate CheckID");
     if (defs.some((d) => d.CheckID === SERF)) throw new ApiError(400, `Invalid check: CheckID ${SERF} is reserved`);
 
@@ -735,7 +760,18 @@ export class ConsulEmulator {
     if (identical) return {};
 
     const idx = this.bump();
-    const svc: Service = { ID: id, Service: name, Tags: tags, Address: address, Port: port, Meta: meta, key, checkIds: [], createIndex: existing?.createIndex ?? idx, modifyIndex: idx };
+    const svc: Service = {
+      ID: id,
+      Service: name,
+      Tags: tags,
+      Address: address,
+      Port: port,
+      Meta: meta,
+      key,
+      checkIds: [],
+      createIndex: existing?.createIndex ?? idx,
+      modifyIndex: idx,
+    };
     let keep = existing ? existing.checkIds.filter((cid) => !defs.some((d) => d.CheckID === cid)) : [];
     if (replaceExisting) {
       for (const cid of keep) {
@@ -820,7 +856,8 @@ export class ConsulEmulator {
     }
     if (existing) return {};
     const idx = this.bump();
-    const reason = q.get("reason") || "Maintenance mode is enabled for this service, but no reason was provided. This is a default message.";
+    const reason =
+      q.get("reason") || "Maintenance mode is enabled for this service, but no reason was provided. This is a default message.";
     this.checks_.set(cid, {
       def: { CheckID: cid, Name: "Service Maintenance Mode", Notes: reason, Type: "maintenance", timeoutMs: 0 },
       key: "",
@@ -856,13 +893,22 @@ export class ConsulEmulator {
     const status = optStr(c.status, "Status");
     if (status && !STATUSES.includes(status)) throw new ApiError(400, "Status for checks must 'passing', 'warning', 'critical'");
     for (const unsupported of ["grpc", "h2ping", "udp", "args", "script", "aliasnode", "aliasservice", "dockercontainerid", "oshservice"]) {
-      if (c[unsupported] !== undefined && c[unsupported] !== null && c[unsupported] !== "") throw new ApiError(400, `Invalid check: the emulator runs only HTTP, TCP and TTL checks (got ${unsupported})`);
+      if (c[unsupported] !== undefined && c[unsupported] !== null && c[unsupported] !== "")
+        throw new ApiError(400, `Invalid check: the emulator runs only HTTP, TCP and TTL checks (got ${unsupported})`);
     }
-    if ((httpUrl || tcp) && !(intervalMs && intervalMs > 0)) throw new ApiError(400, "Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP or UDP checks");
-    if (!httpUrl && !tcp && !(ttlMs && ttlMs > 0)) throw new ApiError(400, "Invalid check: one of HTTP or TCP (with Interval) or TTL is required");
+    if ((httpUrl || tcp) && !(intervalMs && intervalMs > 0))
+      throw new ApiError(400, "Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP or UDP checks");
+    if (!httpUrl && !tcp && !(ttlMs && ttlMs > 0))
+      throw new ApiError(400, "Invalid check: one of HTTP or TCP (with Interval) or TTL is required");
     if (httpUrl && tcp) throw new ApiError(400, "Invalid check: HTTP and TCP cannot both be set");
     if ((httpUrl || tcp) && ttlMs && ttlMs > 0) throw new ApiError(400, "Invalid check: Interval and TTL cannot both be set");
-    const def: CheckDef = { CheckID: id, Name: name, Notes: optStr(c.notes, "Notes") ?? "", Type: httpUrl ? "http" : tcp ? "tcp" : "ttl", timeoutMs: 10_000 };
+    const def: CheckDef = {
+      CheckID: id,
+      Name: name,
+      Notes: optStr(c.notes, "Notes") ?? "",
+      Type: httpUrl ? "http" : tcp ? "tcp" : "ttl",
+      timeoutMs: 10_000,
+    };
     if (httpUrl) {
       try {
         const u = new URL(httpUrl);
@@ -873,7 +919,8 @@ export class ConsulEmulator {
       def.HTTP = httpUrl;
       def.Method = (optStr(c.method, "Method") || "GET").toUpperCase();
       if (c.header !== undefined && c.header !== null) {
-        if (typeof c.header !== "object" || Array.isArray(c.header)) throw new ApiError(400, "Request decode failed: Header must be a map of string lists");
+        if (typeof c.header !== "object" || Array.isArray(c.header))
+          throw new ApiError(400, "Request decode failed: Header must be a map of string lists");
         def.Header = Object.entries(c.header as Record<string, unknown>)
           .map(([k, v]): [string, string[]] => [k, strList(v, "Header")])
           .sort(([x], [y]) => cmp(x, y));
@@ -1062,7 +1109,10 @@ export class ConsulEmulator {
       }
       const abort = () => req.destroy(new Error("emulator stopped"));
       this.inflight.add(abort);
-      const timer = setTimeout(() => req.destroy(new Error(`context deadline exceeded (Client.Timeout exceeded while awaiting headers)`)), d.timeoutMs);
+      const timer = setTimeout(
+        () => req.destroy(new Error(`context deadline exceeded (Client.Timeout exceeded while awaiting headers)`)),
+        d.timeoutMs,
+      );
       req.on("error", (err) => finish("critical", `${method} "${url}": ${err.message}`));
       req.on("response", (res) => {
         const chunks: Buffer[] = [];
@@ -1110,11 +1160,29 @@ export class ConsulEmulator {
   // ---- JSON views ----------------------------------------------------------------------------
 
   private nodeJson(): Record<string, unknown> {
-    return { ID: this.nodeId, Node: NODE, Address: "127.0.0.1", Datacenter: DC, TaggedAddresses: { lan: "127.0.0.1", wan: "127.0.0.1" }, Meta: {}, CreateIndex: 1, ModifyIndex: 1 };
+    return {
+      ID: this.nodeId,
+      Node: NODE,
+      Address: "127.0.0.1",
+      Datacenter: DC,
+      TaggedAddresses: { lan: "127.0.0.1", wan: "127.0.0.1" },
+      Meta: {},
+      CreateIndex: 1,
+      ModifyIndex: 1,
+    };
   }
 
   private serviceJson(s: Service, indexes = true): Record<string, unknown> {
-    const out: Record<string, unknown> = { ID: s.ID, Service: s.Service, Tags: [...s.Tags], Address: s.Address, Meta: { ...s.Meta }, Port: s.Port, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false };
+    const out: Record<string, unknown> = {
+      ID: s.ID,
+      Service: s.Service,
+      Tags: [...s.Tags],
+      Address: s.Address,
+      Meta: { ...s.Meta },
+      Port: s.Port,
+      Weights: { Passing: 1, Warning: 1 },
+      EnableTagOverride: false,
+    };
     if (indexes) Object.assign(out, { CreateIndex: s.createIndex, ModifyIndex: s.modifyIndex });
     return out;
   }
@@ -1141,11 +1209,22 @@ export class ConsulEmulator {
   }
 
   private emulatedCheck(c: Check): EmulatedCheck {
-    return { CheckID: c.def.CheckID, Name: c.def.Name, Status: c.status, Output: c.output, ServiceID: c.serviceId, ServiceName: c.serviceName, Type: c.def.Type, overridden: c.overridden && c.def.Type !== "maintenance" && c.def.Type !== "node" };
+    return {
+      CheckID: c.def.CheckID,
+      Name: c.def.Name,
+      Status: c.status,
+      Output: c.output,
+      ServiceID: c.serviceId,
+      ServiceName: c.serviceName,
+      Type: c.def.Type,
+      overridden: c.overridden && c.def.Type !== "maintenance" && c.def.Type !== "node",
+    };
   }
 
   private nodeChecks(): Check[] {
-    return [...this.checks_.values()].filter((c) => !c.serviceId).sort((a, b) => (a.def.CheckID === SERF ? -1 : b.def.CheckID === SERF ? 1 : cmp(a.def.CheckID, b.def.CheckID)));
+    return [...this.checks_.values()]
+      .filter((c) => !c.serviceId)
+      .sort((a, b) => (a.def.CheckID === SERF ? -1 : b.def.CheckID === SERF ? 1 : cmp(a.def.CheckID, b.def.CheckID)));
   }
 
   private agentServices(filter: string | null): Record<string, unknown> {
@@ -1172,10 +1251,31 @@ export class ConsulEmulator {
 
   private self(): Record<string, unknown> {
     return {
-      Config: { Datacenter: DC, PrimaryDatacenter: DC, NodeName: NODE, NodeID: this.nodeId, Revision: "emulator", Server: true, Version: "1.20.0-emulator", BuildDate: "2024-01-01T00:00:00Z" },
+      Config: {
+        Datacenter: DC,
+        PrimaryDatacenter: DC,
+        NodeName: NODE,
+        NodeID: this.nodeId,
+        Revision: "emulator",
+        Server: true,
+        Version: "1.20.0-emulator",
+        BuildDate: "2024-01-01T00:00:00Z",
+      },
       DebugConfig: {},
       Coord: { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 1e-5 },
-      Member: { Name: NODE, Addr: "127.0.0.1", Port: 8301, Tags: { dc: DC, role: "consul", id: this.nodeId, port: "8300", build: "1.20.0-emulator" }, Status: 1, ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2, DelegateMin: 2, DelegateMax: 5, DelegateCur: 4 },
+      Member: {
+        Name: NODE,
+        Addr: "127.0.0.1",
+        Port: 8301,
+        Tags: { dc: DC, role: "consul", id: this.nodeId, port: "8300", build: "1.20.0-emulator" },
+        Status: 1,
+        ProtocolMin: 1,
+        ProtocolMax: 5,
+        ProtocolCur: 2,
+        DelegateMin: 2,
+        DelegateMax: 5,
+        DelegateCur: 4,
+      },
       Meta: {},
       xDS: {},
     };
@@ -1184,7 +1284,21 @@ export class ConsulEmulator {
   /** The registered instances of `name`, sorted by ID, plus Consul's own "consul" service. */
   private instances(name: string): Service[] {
     const list = [...this.services_.values()].filter((s) => s.Service === name).sort((a, b) => cmp(a.ID, b.ID));
-    if (name === "consul" && !list.length) return [{ ID: "consul", Service: "consul", Tags: [], Address: "", Port: 8300, Meta: {}, key: "", checkIds: [], createIndex: 1, modifyIndex: 1 }];
+    if (name === "consul" && !list.length)
+      return [
+        {
+          ID: "consul",
+          Service: "consul",
+          Tags: [],
+          Address: "",
+          Port: 8300,
+          Meta: {},
+          key: "",
+          checkIds: [],
+          createIndex: 1,
+          modifyIndex: 1,
+        },
+      ];
     return list;
   }
 
@@ -1235,7 +1349,9 @@ export class ConsulEmulator {
       .map((s) => ({
         Node: this.nodeJson(),
         Service: this.serviceJson(s),
-        Checks: [...nodeChecks, ...s.checkIds.map((id) => this.checks_.get(id)).filter((c): c is Check => !!c)].map((c) => this.checkJson(c)),
+        Checks: [...nodeChecks, ...s.checkIds.map((id) => this.checks_.get(id)).filter((c): c is Check => !!c)].map((c) =>
+          this.checkJson(c),
+        ),
       }))
       .filter((e) => !passing || e.Checks.every((c) => c.Status === "passing"))
       .filter(filter);
@@ -1243,7 +1359,12 @@ export class ConsulEmulator {
   }
 
   private healthChecks(name: string): Answer {
-    const body = this.instances(name).flatMap((s) => s.checkIds.map((id) => this.checks_.get(id)).filter((c): c is Check => !!c).map((c) => this.checkJson(c)));
+    const body = this.instances(name).flatMap((s) =>
+      s.checkIds
+        .map((id) => this.checks_.get(id))
+        .filter((c): c is Check => !!c)
+        .map((c) => this.checkJson(c)),
+    );
     return { body, index: this.serviceIndex(name) };
   }
 
@@ -1273,19 +1394,43 @@ export class ConsulEmulator {
       ttl = optStr(b.ttl, "TTL") as string;
       const d = parseGoDuration(ttl);
       if (d === undefined) throw new ApiError(400, `Request decode failed: invalid TTL ${JSON.stringify(ttl)}`);
-      if (d !== 0 && (d > 86_400_000 || (d < 10_000 && !this.opts.allowShortSessionTtl))) throw new ApiError(400, `Invalid Session TTL '${ttl}', must be between [10s=24h0m0s]`);
+      if (d !== 0 && (d > 86_400_000 || (d < 10_000 && !this.opts.allowShortSessionTtl)))
+        throw new ApiError(400, `Invalid Session TTL '${ttl}', must be between [10s=24h0m0s]`);
       ttlMs = d;
     }
-    const nodeChecks = b.nodechecks !== undefined && b.nodechecks !== null ? strList(b.nodechecks, "NodeChecks") : b.checks !== undefined && b.checks !== null ? strList(b.checks, "Checks") : [SERF];
+    const nodeChecks =
+      b.nodechecks !== undefined && b.nodechecks !== null
+        ? strList(b.nodechecks, "NodeChecks")
+        : b.checks !== undefined && b.checks !== null
+          ? strList(b.checks, "Checks")
+          : [SERF];
     let serviceChecks: { ID: string; Namespace: string }[] | null = null;
-    if (Array.isArray(b.servicechecks)) serviceChecks = b.servicechecks.map((x) => ({ ID: optStr(norm(x, "Request decode failed: bad ServiceChecks").id, "ID") ?? "", Namespace: "" }));
+    if (Array.isArray(b.servicechecks))
+      serviceChecks = b.servicechecks.map((x) => ({
+        ID: optStr(norm(x, "Request decode failed: bad ServiceChecks").id, "ID") ?? "",
+        Namespace: "",
+      }));
     for (const id of [...nodeChecks, ...(serviceChecks ?? []).map((x) => x.ID)]) {
       const c = this.checks_.get(id);
       if (!c) throw new ApiError(500, `Missing check '${id}' registration`);
       if (c.status === "critical") throw new ApiError(500, `Check '${id}' is in critical state`);
     }
     const idx = this.bump();
-    const s: Session = { ID: randomUUID(), Name: name, Node: node, lockDelayMs, Behavior: behavior, TTL: ttl, ttlMs, NodeChecks: nodeChecks, ServiceChecks: serviceChecks, CreateIndex: idx, ModifyIndex: idx, timer: undefined, expiresAt: undefined };
+    const s: Session = {
+      ID: randomUUID(),
+      Name: name,
+      Node: node,
+      lockDelayMs,
+      Behavior: behavior,
+      TTL: ttl,
+      ttlMs,
+      NodeChecks: nodeChecks,
+      ServiceChecks: serviceChecks,
+      CreateIndex: idx,
+      ModifyIndex: idx,
+      timer: undefined,
+      expiresAt: undefined,
+    };
     this.sessions_.set(s.ID, s);
     this.sessionsIdx = idx;
     this.armSession(s);
@@ -1303,7 +1448,18 @@ export class ConsulEmulator {
   }
 
   private sessionJson(s: Session): Record<string, unknown> {
-    return { ID: s.ID, Name: s.Name, Node: s.Node, LockDelay: Math.round(s.lockDelayMs * 1e6), Behavior: s.Behavior, TTL: s.TTL, NodeChecks: [...s.NodeChecks], ServiceChecks: s.ServiceChecks, CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex };
+    return {
+      ID: s.ID,
+      Name: s.Name,
+      Node: s.Node,
+      LockDelay: Math.round(s.lockDelayMs * 1e6),
+      Behavior: s.Behavior,
+      TTL: s.TTL,
+      NodeChecks: [...s.NodeChecks],
+      ServiceChecks: s.ServiceChecks,
+      CreateIndex: s.CreateIndex,
+      ModifyIndex: s.ModifyIndex,
+    };
   }
 
   /** Destroy, expiry or a failed check: its locks are released (or its keys deleted) and lock-delay starts. */
@@ -1337,7 +1493,12 @@ export class ConsulEmulator {
   // ---- KV ------------------------------------------------------------------------------------
 
   private kvJson(e: KvEntry): Record<string, unknown> {
-    const out: Record<string, unknown> = { LockIndex: e.LockIndex, Key: e.Key, Flags: e.Flags, Value: e.value && e.value.length ? e.value.toString("base64") : null };
+    const out: Record<string, unknown> = {
+      LockIndex: e.LockIndex,
+      Key: e.Key,
+      Flags: e.Flags,
+      Value: e.value && e.value.length ? e.value.toString("base64") : null,
+    };
     if (e.Session) out.Session = e.Session;
     out.CreateIndex = e.CreateIndex;
     out.ModifyIndex = e.ModifyIndex;
@@ -1363,7 +1524,9 @@ export class ConsulEmulator {
       return {
         compute: () => {
           const list = [...this.kv.values()].filter((e) => e.Key.startsWith(key)).sort((a, b) => cmp(a.Key, b.Key));
-          return list.length ? { body: list.map((e) => this.kvJson(e)), index: this.prefixIndex(key) } : { status: 404, index: this.prefixIndex(key) };
+          return list.length
+            ? { body: list.map((e) => this.kvJson(e)), index: this.prefixIndex(key) }
+            : { status: 404, index: this.prefixIndex(key) };
         },
       };
     }
@@ -1407,7 +1570,15 @@ export class ConsulEmulator {
     }
     const write = (session: string | undefined, lockIndex: number) => {
       const idx = this.bump();
-      this.kv.set(key, { Key: key, value, Flags: flags, Session: session, LockIndex: lockIndex, CreateIndex: existing?.CreateIndex ?? idx, ModifyIndex: idx });
+      this.kv.set(key, {
+        Key: key,
+        value,
+        Flags: flags,
+        Session: session,
+        LockIndex: lockIndex,
+        CreateIndex: existing?.CreateIndex ?? idx,
+        ModifyIndex: idx,
+      });
       this.tombstones.delete(key);
       this.kvIdx = idx;
     };
@@ -1504,13 +1675,15 @@ function optStr(v: unknown, field: string): string | undefined {
 
 function strList(v: unknown, field: string): string[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new ApiError(400, `Request decode failed: ${field} must be a list of strings`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
+    throw new ApiError(400, `Request decode failed: ${field} must be a list of strings`);
   return [...(v as string[])];
 }
 
 function strMap(v: unknown, field: string): Record<string, string> {
   if (v === undefined || v === null) return {};
-  if (typeof v !== "object" || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string")) throw new ApiError(400, `Request decode failed: ${field} must be a map of strings`);
+  if (typeof v !== "object" || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string"))
+    throw new ApiError(400, `Request decode failed: ${field} must be a map of strings`);
   return { ...(v as Record<string, string>) };
 }
 
@@ -1545,7 +1718,7 @@ export function formatGoDuration(ms: number): string {
   return `${h ? `${h}h` : ""}${h || m ? `${m}m` : ""}${num(sec)}s`;
 }
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Go's time.ParseDuration ("10s", "5m", "120000ms", "1m30s", "1.5h", "0"), in milliseconds; undefined if invalid. */
 export function parseGoDuration(s: string): number | undefined {
@@ -1723,7 +1896,11 @@ export function compileFilter(expr: string | null): (v: unknown) => boolean {
         i++;
         return (v) => {
           const x = select(v, sel);
-          const empty = x === undefined || x === null || x === "" || (Array.isArray(x) ? x.length === 0 : typeof x === "object" && Object.keys(x).length === 0);
+          const empty =
+            x === undefined ||
+            x === null ||
+            x === "" ||
+            (Array.isArray(x) ? x.length === 0 : typeof x === "object" && Object.keys(x).length === 0);
           return empty !== negate;
         };
       }
@@ -1739,6 +1916,9 @@ export function compileFilter(expr: string | null): (v: unknown) => boolean {
       }
     };
   } catch (err) {
-    throw new ApiError(400, `Failed to create boolean expression evaluator: ${(err as Error).message} (the emulator supports a subset of go-bexpr)`);
+    throw new ApiError(
+      400,
+      `Failed to create boolean expression evaluator: ${(err as Error).message} (the emulator supports a subset of go-bexpr)`,
+    );
   }
 }

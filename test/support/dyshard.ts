@@ -11,7 +11,9 @@ export const CLI = fileURLToPath(new URL("../../src/cli.js", import.meta.url));
 
 /** Starts dyshard in this process on a free port; `flags` as the CLI takes them (camelCase keys). */
 export async function startDyshard(upstreams: string[], flags: Record<string, unknown> = {}): Promise<App & { logs: string[] }> {
-  const config = loadConfig({ flags: { listen: "127.0.0.1:0", upstream: upstreams, healthInterval: "200ms", healthTimeout: "500ms", ...flags } });
+  const config = loadConfig({
+    flags: { listen: "127.0.0.1:0", upstream: upstreams, healthInterval: "200ms", healthTimeout: "500ms", ...flags },
+  });
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -33,7 +35,10 @@ export interface DyshardProcess {
 /** Starts `node dist/src/cli.js serve ...` on a free port and waits until it answers. */
 export async function spawnDyshard(args: string[], env: NodeJS.ProcessEnv = {}): Promise<DyshardProcess> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [CLI, "serve", "--listen", `127.0.0.1:${port}`, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [CLI, "serve", "--listen", `127.0.0.1:${port}`, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   proc.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   proc.stderr?.on("data", (d: Buffer) => (out += d.toString()));

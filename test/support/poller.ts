@@ -18,7 +18,13 @@ export class DuplicatePoller {
       while (!this.stopped) {
         const all = await Promise.all(this.pgs.map((p) => p.groups().catch(() => [])));
         const seen = new Map<string, number>();
-        for (const groups of all) for (const g of groups) if (g.labels.job === this.job) seen.set(JSON.stringify(Object.entries(g.labels).sort()), (seen.get(JSON.stringify(Object.entries(g.labels).sort())) ?? 0) + 1);
+        for (const groups of all)
+          for (const g of groups)
+            if (g.labels.job === this.job)
+              seen.set(
+                JSON.stringify(Object.entries(g.labels).sort()),
+                (seen.get(JSON.stringify(Object.entries(g.labels).sort())) ?? 0) + 1,
+              );
         const dups = [...seen.values()].filter((n) => n > 1).length;
         this.polls++;
         if (dups > 0) this.pollsWithDuplicates++;

@@ -28,7 +28,9 @@ export class Pushgateway {
   /** Starts the process again on the same port (empty: persistence is off). */
   async restart(): Promise<void> {
     const bin = requireBinary("prometheus-pushgateway");
-    const proc = spawn(bin, ["--persistence.file=", `--web.listen-address=127.0.0.1:${this.port}`, "--log.level=warn", ...this.extraArgs], { stdio: ["ignore", "ignore", "pipe"] });
+    const proc = spawn(bin, ["--persistence.file=", `--web.listen-address=127.0.0.1:${this.port}`, "--log.level=warn", ...this.extraArgs], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     proc.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     this.proc = proc;

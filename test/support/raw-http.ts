@@ -15,7 +15,9 @@ export interface RawAnswer {
 export function rawRequest(port: number, request: string | Buffer, timeoutMs = 5000): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const socket = net.connect(port, "127.0.0.1", () => socket.write(typeof request === "string" ? Buffer.from(request, "latin1") : request));
+    const socket = net.connect(port, "127.0.0.1", () =>
+      socket.write(typeof request === "string" ? Buffer.from(request, "latin1") : request),
+    );
     const chunks: Buffer[] = [];
     socket.on("data", (c: Buffer) => chunks.push(c));
     socket.on("error", () => {}); // a reset after the answer is still an answer
@@ -46,7 +48,7 @@ function parse(text: string): Omit<RawAnswer, "closedAfterMs"> {
 
 function unchunk(body: string): string {
   let out = "";
-  for (let at = 0; ; ) {
+  for (let at = 0; ;) {
     const eol = body.indexOf("\r\n", at);
     const size = parseInt(body.slice(at, eol), 16);
     if (!size) return out;

@@ -13,7 +13,7 @@ export class RawUpload {
     socket.on("data", (d: Buffer) => (this.received += d.toString("latin1")));
     socket.on("error", () => {}); // a reset after an answer is part of what tests look at
     this.closed = new Promise((resolve) => socket.once("close", () => resolve()));
-    this.closed.then(() => this.stopTrickle());
+    void this.closed.then(() => this.stopTrickle());
   }
 
   /** Opens a connection and sends the request head; `length` is the declared Content-Length, or "chunked". */
@@ -97,7 +97,11 @@ export function exposition(metric: string, bytes: number): { body: Buffer; serie
 }
 
 /** How many series of `metric` the Pushgateway holds in group {job} and whether their values are 0..n-1. */
-export async function storedSeries(pg: { groups(): Promise<Record<string, unknown>[]> }, job: string, metric: string): Promise<{ series: number; intact: boolean }> {
+export async function storedSeries(
+  pg: { groups(): Promise<Record<string, unknown>[]> },
+  job: string,
+  metric: string,
+): Promise<{ series: number; intact: boolean }> {
   const group = (await pg.groups()).find((g) => (g.labels as Record<string, string>).job === job);
   const family = group?.[metric] as { metrics: { labels: { i: string }; value: string }[] } | undefined;
   if (!family) return { series: 0, intact: false };

@@ -40,7 +40,14 @@ export class Recorder {
       if (bytes <= 1024 * 1024) chunks.push(c);
     });
     req.on("end", () => {
-      const rec = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, bytes, sha256: hash.digest("hex"), body: Buffer.concat(chunks) };
+      const rec = {
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        bytes,
+        sha256: hash.digest("hex"),
+        body: Buffer.concat(chunks),
+      };
       this.requests.push(rec);
       this.behave(rec, res);
     });

@@ -38,8 +38,18 @@ describe("classifyAttempt", () => {
 
   it("takes an owner that is not there off the ring, and retries unless the body streamed or no owner is left", () => {
     assert.deepEqual(classifyAttempt(failed("ECONNREFUSED"), ctx()), { kind: "owner-down", retry: true, unacknowledged: false });
-    assert.deepEqual(classifyAttempt(failed("ECONNRESET"), ctx({ streamed: true })), { kind: "owner-down", retry: false, why: "streamed", unacknowledged: true });
-    assert.deepEqual(classifyAttempt(failed("EPIPE"), ctx({ ownersLeft: 0 })), { kind: "owner-down", retry: false, why: "no owner left", unacknowledged: true });
+    assert.deepEqual(classifyAttempt(failed("ECONNRESET"), ctx({ streamed: true })), {
+      kind: "owner-down",
+      retry: false,
+      why: "streamed",
+      unacknowledged: true,
+    });
+    assert.deepEqual(classifyAttempt(failed("EPIPE"), ctx({ ownersLeft: 0 })), {
+      kind: "owner-down",
+      retry: false,
+      why: "no owner left",
+      unacknowledged: true,
+    });
     const wrapped = { relayed: false as const, error: Object.assign(new Error("fetch failed"), { cause: { code: "ECONNREFUSED" } }) };
     assert.equal(classifyAttempt(wrapped, ctx()).kind, "owner-down");
   });

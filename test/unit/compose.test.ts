@@ -54,7 +54,8 @@ describe("docker-compose.yml", () => {
     for (const [name, s] of Object.entries(services)) {
       for (const v of s.volumes ?? []) {
         const [src] = v.split(":");
-        if (src!.startsWith(".") || src!.startsWith("/")) assert.ok(existsSync(join(root, src!)), `${name} mounts ${src}, which is missing`);
+        if (src!.startsWith(".") || src!.startsWith("/"))
+          assert.ok(existsSync(join(root, src!)), `${name} mounts ${src}, which is missing`);
         else assert.ok(compose.volumes && src! in compose.volumes, `${name} uses volume ${src} that is not declared`);
       }
       for (const d of s.depends_on ?? []) assert.ok(services[d], `${name} depends on unknown service ${d}`);
@@ -67,11 +68,18 @@ describe("docker-compose.yml", () => {
       const configArg = s.command![s.command!.indexOf("--config") + 1]!;
       const mount = s.volumes!.find((v) => v.split(":")[1] === configArg);
       assert.ok(mount?.startsWith("./config.example.yaml:"), `${name} must mount config.example.yaml at ${configArg}`);
-      assert.ok(s.ports!.some((p) => p.endsWith(`:${config.listen.port}`)), `${name} publishes the listen port ${config.listen.port}`);
+      assert.ok(
+        s.ports!.some((p) => p.endsWith(`:${config.listen.port}`)),
+        `${name} publishes the listen port ${config.listen.port}`,
+      );
       const advertise = s.environment?.DYSHARD_CONSUL_ADVERTISE ?? "";
       assert.equal(advertise, `${name}:${config.listen.port}`, `${name} advertises itself by its service name`);
     }
-    assert.equal(new Set(dyshards.map(([, s]) => s.environment?.DYSHARD_CONSUL_ADVERTISE)).size, 2, "each dyshard registers under its own ID");
+    assert.equal(
+      new Set(dyshards.map(([, s]) => s.environment?.DYSHARD_CONSUL_ADVERTISE)).size,
+      2,
+      "each dyshard registers under its own ID",
+    );
     assert.equal(config.discovery.type, "consul");
     assert.ok(config.discovery.consul.register);
     for (const u of config.upstreams) {
@@ -91,13 +99,16 @@ describe("docker-compose.yml", () => {
     const mount = services.prometheus!.volumes!.find((v) => v.includes("prometheus.yml"))!;
     const [src, target] = mount.split(":");
     assert.ok(services.prometheus!.command!.includes(`--config.file=${target}`));
-    const prom = parse(readFileSync(join(root, src!), "utf8")) as { scrape_configs: { job_name: string; honor_labels?: boolean; consul_sd_configs?: { server: string; services: string[] }[] }[] };
+    const prom = parse(readFileSync(join(root, src!), "utf8")) as {
+      scrape_configs: { job_name: string; honor_labels?: boolean; consul_sd_configs?: { server: string; services: string[] }[] }[];
+    };
     const config = loadConfig({ file: join(root, "config.example.yaml") });
     const pg = prom.scrape_configs.find((j) => j.consul_sd_configs?.some((c) => c.services.includes(config.discovery.consul.service)));
     assert.ok(pg, "a scrape job discovers the Pushgateway service");
     assert.equal(pg!.honor_labels, true);
     const ds = prom.scrape_configs.find((j) => j.consul_sd_configs?.some((c) => c.services.includes("dyshard")));
     assert.ok(ds, "a scrape job discovers the dyshards");
-    for (const j of [pg!, ds!]) for (const c of j.consul_sd_configs!) assert.equal(c.server, `${new URL(config.discovery.consul.address).host}`);
+    for (const j of [pg!, ds!])
+      for (const c of j.consul_sd_configs!) assert.equal(c.server, `${new URL(config.discovery.consul.address).host}`);
   });
 });

@@ -40,31 +40,58 @@ describe("loadConfig", () => {
   });
 
   it("takes flags over environment over file", () => {
-    const f = file("mode: redirect\nengine: http-proxy\nhealth:\n  interval: 5s\n  timeout: 3s\nupstreams:\n  - http://a:1\n  - http://b:2\n");
+    const f = file(
+      "mode: redirect\nengine: http-proxy\nhealth:\n  interval: 5s\n  timeout: 3s\nupstreams:\n  - http://a:1\n  - http://b:2\n",
+    );
     const fromFile = loadConfig({ file: f });
     assert.equal(fromFile.mode, "redirect");
     assert.equal(fromFile.health.intervalMs, 5000);
-    const withEnv = loadConfig({ file: f, env: { DYSHARD_HEALTH_INTERVAL: "700ms", DYSHARD_MODE: "proxy", DYSHARD_UPSTREAMS: "http://c:3, http://d:4" } });
+    const withEnv = loadConfig({
+      file: f,
+      env: { DYSHARD_HEALTH_INTERVAL: "700ms", DYSHARD_MODE: "proxy", DYSHARD_UPSTREAMS: "http://c:3, http://d:4" },
+    });
     assert.equal(withEnv.health.intervalMs, 700);
     assert.equal(withEnv.health.timeoutMs, 3000);
     assert.equal(withEnv.mode, "proxy");
-    assert.deepEqual(withEnv.upstreams.map((u) => u.url), ["http://c:3", "http://d:4"]);
-    const withFlags = loadConfig({ file: f, env: { DYSHARD_HEALTH_INTERVAL: "700ms" }, flags: { healthInterval: "300ms", upstream: ["http://e:5"] } });
+    assert.deepEqual(
+      withEnv.upstreams.map((u) => u.url),
+      ["http://c:3", "http://d:4"],
+    );
+    const withFlags = loadConfig({
+      file: f,
+      env: { DYSHARD_HEALTH_INTERVAL: "700ms" },
+      flags: { healthInterval: "300ms", upstream: ["http://e:5"] },
+    });
     assert.equal(withFlags.health.intervalMs, 300);
     assert.equal(withFlags.engine, "http-proxy");
-    assert.deepEqual(withFlags.upstreams.map((u) => u.url), ["http://e:5"]);
+    assert.deepEqual(
+      withFlags.upstreams.map((u) => u.url),
+      ["http://e:5"],
+    );
   });
 
   it("reads the spool and body-timeout settings from file, environment and flags; defaults: the system's temporary directory, 1GiB, 60s", () => {
     const defaults = loadConfig({ flags: { upstream: ["http://a:1"] } });
-    assert.deepEqual([defaults.limits.spoolDir, defaults.limits.maxSpoolBytes, defaults.limits.clientBodyTimeoutMs], [tmpdir(), 1024 ** 3, 60_000]);
+    assert.deepEqual(
+      [defaults.limits.spoolDir, defaults.limits.maxSpoolBytes, defaults.limits.clientBodyTimeoutMs],
+      [tmpdir(), 1024 ** 3, 60_000],
+    );
     const f = file("upstreams: [http://a:1]\nlimits:\n  spool_dir: /var/spool/dyshard\n  max_spool: 2GiB\n  client_body_timeout: 30s\n");
     const fromFile = loadConfig({ file: f });
-    assert.deepEqual([fromFile.limits.spoolDir, fromFile.limits.maxSpoolBytes, fromFile.limits.clientBodyTimeoutMs], ["/var/spool/dyshard", 2 * 1024 ** 3, 30_000]);
-    const fromEnv = loadConfig({ file: f, env: { DYSHARD_SPOOL_DIR: "/tmp/s", DYSHARD_MAX_SPOOL: "0", DYSHARD_CLIENT_BODY_TIMEOUT: "5s" } });
+    assert.deepEqual(
+      [fromFile.limits.spoolDir, fromFile.limits.maxSpoolBytes, fromFile.limits.clientBodyTimeoutMs],
+      ["/var/spool/dyshard", 2 * 1024 ** 3, 30_000],
+    );
+    const fromEnv = loadConfig({
+      file: f,
+      env: { DYSHARD_SPOOL_DIR: "/tmp/s", DYSHARD_MAX_SPOOL: "0", DYSHARD_CLIENT_BODY_TIMEOUT: "5s" },
+    });
     assert.deepEqual([fromEnv.limits.spoolDir, fromEnv.limits.maxSpoolBytes, fromEnv.limits.clientBodyTimeoutMs], ["/tmp/s", 0, 5000]);
     const fromFlags = loadConfig({ file: f, flags: { spoolDir: "/srv/s", maxSpool: "10MiB", clientBodyTimeout: "1s" } });
-    assert.deepEqual([fromFlags.limits.spoolDir, fromFlags.limits.maxSpoolBytes, fromFlags.limits.clientBodyTimeoutMs], ["/srv/s", 10 * 1024 ** 2, 1000]);
+    assert.deepEqual(
+      [fromFlags.limits.spoolDir, fromFlags.limits.maxSpoolBytes, fromFlags.limits.clientBodyTimeoutMs],
+      ["/srv/s", 10 * 1024 ** 2, 1000],
+    );
   });
 
   it("keeps upstream path prefixes and explicit slots; a retired entry stays a tombstone", () => {
@@ -86,7 +113,10 @@ describe("loadConfig", () => {
     ["an unknown key in the file", { file: file("lissen: 1\n") }, "(config)"],
   ] as const) {
     it(`rejects ${what}, naming the key`, () => {
-      assert.throws(() => loadConfig(opts), (err: Error) => err instanceof ConfigError && err.message.includes(key));
+      assert.throws(
+        () => loadConfig(opts),
+        (err: Error) => err instanceof ConfigError && err.message.includes(key),
+      );
     });
   }
 

@@ -49,7 +49,16 @@ function record(w: Watch): { changes: HealthEntry[][]; errors: ClientError[] } {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const pg = (id: string, extra: Record<string, unknown> = {}) => ({ id, name: "pg", address: "127.0.0.1", port: 9091, tags: ["shard"], meta: { dyshard_slot: id.slice(-1) }, check: { ttl: "30s", status: "passing" }, ...extra });
+const pg = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  name: "pg",
+  address: "127.0.0.1",
+  port: 9091,
+  tags: ["shard"],
+  meta: { dyshard_slot: id.slice(-1) },
+  check: { ttl: "30s", status: "passing" },
+  ...extra,
+});
 
 describe("ConsulEmulator through the npm consul client", () => {
   it("registers and deregisters services; an unknown ID is a 404; bad checks are a 400", async () => {
@@ -58,7 +67,10 @@ describe("ConsulEmulator through the npm consul client", () => {
       const services = (await consul.agent.service.list()) as unknown as Record<string, Record<string, unknown>>;
       assert.deepEqual(Object.keys(services), ["pg-1"]);
       const s = services["pg-1"] as Record<string, unknown>;
-      assert.deepEqual([s.ID, s.Service, s.Tags, s.Address, s.Port, s.Meta], ["pg-1", "pg", ["shard"], "127.0.0.1", 9091, { dyshard_slot: "1" }]);
+      assert.deepEqual(
+        [s.ID, s.Service, s.Tags, s.Address, s.Port, s.Meta],
+        ["pg-1", "pg", ["shard"], "127.0.0.1", 9091, { dyshard_slot: "1" }],
+      );
       const checks = (await consul.agent.check.list()) as unknown as Record<string, Record<string, unknown>>;
       assert.deepEqual(Object.keys(checks), ["service:pg-1"]);
       assert.equal(checks["service:pg-1"]?.Status, "passing");
@@ -81,11 +93,19 @@ describe("ConsulEmulator through the npm consul client", () => {
       assert.equal(err.statusCode, 404);
 
       // The client refuses an HTTP check without interval itself; the emulator answers 400 as Consul.
-      assert.ok((await rejection(consul.agent.service.register({ name: "x", check: { http: "http://127.0.0.1:1/" } } as never))).isValidation);
-      const res = await fetch(`${emu.url}/v1/agent/service/register`, { method: "PUT", body: JSON.stringify({ Name: "x", Check: { HTTP: "http://127.0.0.1:1/" } }) });
+      assert.ok(
+        (await rejection(consul.agent.service.register({ name: "x", check: { http: "http://127.0.0.1:1/" } } as never))).isValidation,
+      );
+      const res = await fetch(`${emu.url}/v1/agent/service/register`, {
+        method: "PUT",
+        body: JSON.stringify({ Name: "x", Check: { HTTP: "http://127.0.0.1:1/" } }),
+      });
       assert.equal(res.status, 400);
       assert.match(await res.text(), /Interval must be > 0/);
-      assert.equal((await fetch(`${emu.url}/v1/agent/service/register`, { method: "PUT", body: JSON.stringify({ ID: "nameless" }) })).status, 400);
+      assert.equal(
+        (await fetch(`${emu.url}/v1/agent/service/register`, { method: "PUT", body: JSON.stringify({ ID: "nameless" }) })).status,
+        400,
+      );
       assert.equal((await fetch(`${emu.url}/v1/agent/services`, { method: "PUT" })).status, 405);
     });
   });
@@ -127,7 +147,14 @@ describe("ConsulEmulator through the npm consul client", () => {
       for (const k of ["ID", "Node", "Address", "Datacenter", "Meta"]) assert.ok(k in e.Node, `Node.${k}`);
       assert.deepEqual([e.Node.Node, e.Node.Address, e.Node.Datacenter, e.Node.Meta], ["emulator", "127.0.0.1", "dc1", {}]);
       assert.deepEqual(
-        { ID: e.Service.ID, Service: e.Service.Service, Tags: e.Service.Tags, Address: e.Service.Address, Port: e.Service.Port, Meta: e.Service.Meta },
+        {
+          ID: e.Service.ID,
+          Service: e.Service.Service,
+          Tags: e.Service.Tags,
+          Address: e.Service.Address,
+          Port: e.Service.Port,
+          Meta: e.Service.Meta,
+        },
         { ID: "pg-1", Service: "pg", Tags: ["a", "b"], Address: "127.0.0.1", Port: 9091, Meta: { dyshard_slot: "1" } },
       );
       assert.deepEqual(
@@ -234,8 +261,14 @@ describe("ConsulEmulator through the npm consul client", () => {
       assert.ok(Date.now() - t0 < 500);
       assert.ok(Number(woke.headers.get("x-consul-index")) > index);
       assert.equal((await fetch(`${emu.url}/v1/health/service/pg?index=1&wait=soon`)).status, 400);
-      assert.deepEqual([parseGoDuration("10s"), parseGoDuration("5m"), parseGoDuration("120000ms"), parseGoDuration("1m30s"), parseGoDuration("10")], [10_000, 300_000, 120_000, 90_000, undefined]);
-      assert.deepEqual([formatGoDuration(200), formatGoDuration(10_000), formatGoDuration(90_000), formatGoDuration(3_600_000)], ["200ms", "10s", "1m30s", "1h0m0s"]);
+      assert.deepEqual(
+        [parseGoDuration("10s"), parseGoDuration("5m"), parseGoDuration("120000ms"), parseGoDuration("1m30s"), parseGoDuration("10")],
+        [10_000, 300_000, 120_000, 90_000, undefined],
+      );
+      assert.deepEqual(
+        [formatGoDuration(200), formatGoDuration(10_000), formatGoDuration(90_000), formatGoDuration(3_600_000)],
+        ["200ms", "10s", "1m30s", "1h0m0s"],
+      );
     });
   });
 
@@ -251,7 +284,12 @@ describe("ConsulEmulator through the npm consul client", () => {
     try {
       await withConsul({ minCheckIntervalMs: 100 }, async (emu, consul) => {
         const t0 = Date.now();
-        await consul.agent.service.register({ id: "pg-1", name: "pg", port: 1, check: { http: url, interval: "200ms", timeout: "500ms" } } as never);
+        await consul.agent.service.register({
+          id: "pg-1",
+          name: "pg",
+          port: 1,
+          check: { http: url, interval: "200ms", timeout: "500ms" },
+        } as never);
         const status = () => emu.check("service:pg-1")?.Status;
         await waitFor("passing", async () => status() === "passing", 1000, 10);
         assert.ok(Date.now() - t0 < 190, "the first probe runs at once, not after an interval");
@@ -285,8 +323,16 @@ describe("ConsulEmulator through the npm consul client", () => {
 
   it("reaps a service critical for longer than DeregisterCriticalServiceAfter (1m minimum unless allowed)", async () => {
     await withConsul({ allowShortDeregister: true, reaperIntervalMs: 50 }, async (emu, consul) => {
-      await consul.agent.service.register({ id: "doomed", name: "pg", check: { ttl: "30s", deregistercriticalserviceafter: "300ms" } } as never);
-      await consul.agent.service.register({ id: "fine", name: "pg", check: { ttl: "30s", status: "passing", deregistercriticalserviceafter: "300ms" } } as never);
+      await consul.agent.service.register({
+        id: "doomed",
+        name: "pg",
+        check: { ttl: "30s", deregistercriticalserviceafter: "300ms" },
+      } as never);
+      await consul.agent.service.register({
+        id: "fine",
+        name: "pg",
+        check: { ttl: "30s", status: "passing", deregistercriticalserviceafter: "300ms" },
+      } as never);
       await waitFor("the reaper", async () => emu.services().length === 1, 2000, 20);
       assert.deepEqual(
         emu.services().map((s) => s.ID),
@@ -294,7 +340,11 @@ describe("ConsulEmulator through the npm consul client", () => {
       );
     });
     await withConsul({ reaperIntervalMs: 50 }, async (emu, consul) => {
-      await consul.agent.service.register({ id: "kept", name: "pg", check: { ttl: "30s", deregistercriticalserviceafter: "300ms" } } as never);
+      await consul.agent.service.register({
+        id: "kept",
+        name: "pg",
+        check: { ttl: "30s", deregistercriticalserviceafter: "300ms" },
+      } as never);
       await sleep(500);
       assert.deepEqual(emu.reapNow(), [], "300ms is raised to Consul's 1m minimum");
     });
@@ -314,7 +364,10 @@ describe("ConsulEmulator through the npm consul client", () => {
         const raw = await fetch(`${emu.url}/v1/kv/${key}?acquire=${b.ID}`, { method: "PUT", body: "b" });
         assert.equal(await raw.text(), "false");
         const held = (await consul.kv.get(key)) as unknown as Record<string, unknown>;
-        assert.deepEqual({ ...held, CreateIndex: 0, ModifyIndex: 0 }, { Key: key, Value: "a", Session: a.ID, LockIndex: 1, Flags: 0, CreateIndex: 0, ModifyIndex: 0 });
+        assert.deepEqual(
+          { ...held, CreateIndex: 0, ModifyIndex: 0 },
+          { Key: key, Value: "a", Session: a.ID, LockIndex: 1, Flags: 0, CreateIndex: 0, ModifyIndex: 0 },
+        );
         assert.equal(await consul.kv.set({ key, value: "", release: a.ID }), true);
         assert.equal(((await consul.kv.get(key)) as unknown as Record<string, unknown>).Session, undefined);
         assert.equal(await consul.kv.set({ key, value: "b", acquire: b.ID }), true, "a release is not an invalidation: no lock-delay");
@@ -328,7 +381,10 @@ describe("ConsulEmulator through the npm consul client", () => {
         // b is not renewed: it expires, its lock is released, and lock-delay keeps a out for 1s.
         // A blocking KV read sees the release.
         const t0 = Date.now();
-        const released = (await consul.kv.get({ key, index: String(byB.ModifyIndex), wait: "3s" } as never)) as unknown as Record<string, unknown>;
+        const released = (await consul.kv.get({ key, index: String(byB.ModifyIndex), wait: "3s" } as never)) as unknown as Record<
+          string,
+          unknown
+        >;
         assert.equal(released.Session, undefined);
         assert.ok(Date.now() - t0 < 1500, `released after ${Date.now() - t0}ms`);
         assert.equal(await consul.session.info(b.ID), undefined, "b is gone");
@@ -366,7 +422,12 @@ describe("ConsulEmulator through the npm consul client", () => {
       await consul.agent.service.register(pg("pg-1") as never);
       const port = emu.port;
       const index = emu.index;
-      const watch = consul.watch({ method: consul.health.service, options: { service: "pg", wait: "5s" }, backoffFactor: 20, backoffMax: 100 });
+      const watch = consul.watch({
+        method: consul.health.service,
+        options: { service: "pg", wait: "5s" },
+        backoffFactor: 20,
+        backoffMax: 100,
+      });
       const ev = record(watch);
       try {
         await waitFor("the first answer", async () => ev.changes.length === 1, 2000, 10);

@@ -56,7 +56,21 @@ describe("errorText", () => {
   });
 
   it("never answers a bare code or number", () => {
-    for (const code of ["DYSHARD_UPSTREAM_TIMEOUT", "ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_SOCKET", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT", "HPE_INVALID_RESPONSE"]) {
+    for (const code of [
+      "DYSHARD_UPSTREAM_TIMEOUT",
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "EPIPE",
+      "ETIMEDOUT",
+      "EHOSTUNREACH",
+      "ENOTFOUND",
+      "EAI_AGAIN",
+      "UND_ERR_SOCKET",
+      "UND_ERR_HEADERS_TIMEOUT",
+      "UND_ERR_BODY_TIMEOUT",
+      "UND_ERR_CONNECT_TIMEOUT",
+      "HPE_INVALID_RESPONSE",
+    ]) {
       const text = errorText(Object.assign(new Error(code), { code }));
       assert.notEqual(text, code);
       assert.ok(text.includes(`(${code})`) && /[a-z]{3,} /.test(text), `${code}: ${text}`);

@@ -131,7 +131,14 @@ describe("groupToText", () => {
           h: {
             time_stamp: TS,
             type: "HISTOGRAM",
-            metrics: [{ labels: { job: "j" }, buckets: { "+Inf": "6", "-5": "0", "10": "4", "1e+06": "5", "1e-07": "1", "2": "3" }, count: "6", sum: "1e+23" }],
+            metrics: [
+              {
+                labels: { job: "j" },
+                buckets: { "+Inf": "6", "-5": "0", "10": "4", "1e+06": "5", "1e-07": "1", "2": "3" },
+                count: "6",
+                sum: "1e+23",
+              },
+            ],
           },
         },
       ),
@@ -198,7 +205,10 @@ describe("groupToText", () => {
 
   it("is deterministic: the same group in any key order gives the same text", () => {
     const l = { job: "j", b: "2", a: "1" };
-    const families: [string, ApiMetricFamily][] = ["zz", "a_b", "m", "A"].map((n) => [n, { time_stamp: TS, type: "GAUGE", metrics: [{ labels: l, value: "1" }] }]);
+    const families: [string, ApiMetricFamily][] = ["zz", "a_b", "m", "A"].map((n) => [
+      n,
+      { time_stamp: TS, type: "GAUGE", metrics: [{ labels: l, value: "1" }] },
+    ]);
     const one = groupToText({ labels: l, ...Object.fromEntries(families) });
     const two = groupToText({ ...Object.fromEntries([...families].reverse()), labels: l });
     assert.equal(one, two);
@@ -234,7 +244,7 @@ describe("groupPath", () => {
     assert.equal(groupPath({ job: "jo" }), "/metrics/job@base64/am8");
   });
 
-  it("keeps an empty value as `=`, so {job=j,instance=\"\"} is not addressed as {job=j}", () => {
+  it('keeps an empty value as `=`, so {job=j,instance=""} is not addressed as {job=j}', () => {
     assert.equal(groupPath({ job: "j", instance: "" }), "/metrics/job@base64/ag/instance@base64/=");
     assert.notEqual(groupPath({ job: "j", instance: "" }), groupPath({ job: "j" }));
   });

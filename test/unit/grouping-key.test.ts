@@ -3,7 +3,14 @@
 // test/integration/parity.test.ts checks the same rules against the real binary.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { parseCommon, parseExactly, parsePushPath, routingKey, type GroupingKey, type ParsedPush } from "../../src/pushgateway/grouping-key.js";
+import {
+  parseCommon,
+  parseExactly,
+  parsePushPath,
+  routingKey,
+  type GroupingKey,
+  type ParsedPush,
+} from "../../src/pushgateway/grouping-key.js";
 import { route, type Route } from "../../src/router/route.js";
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64url"); // unpadded, `-` and `_`
@@ -131,7 +138,10 @@ describe("parsePushPath: job@base64", () => {
     assert400("/metrics/job@base64/QUJD+A", 'invalid base64 encoding in job name "ABC": illegal base64 data at input byte 4');
     assert400("/metrics/job@base64/QQ=x", 'invalid base64 encoding in job name "": illegal base64 data at input byte 2');
     assert400("/metrics/job@base64/a", 'invalid base64 encoding in job name "": illegal base64 data at input byte 0');
-    assert400("/metrics/job@base64/QUJD_-_-+", 'invalid base64 encoding in job name "ABC\\xff\\xef\\xfe": illegal base64 data at input byte 8');
+    assert400(
+      "/metrics/job@base64/QUJD_-_-+",
+      'invalid base64 encoding in job name "ABC\\xff\\xef\\xfe": illegal base64 data at input byte 8',
+    );
     // The bad job is rejected before the label part is looked at.
     assert400("/metrics/job@base64/fz4+/a-b/1", 'invalid base64 encoding in job name "": illegal base64 data at input byte 3');
   });
@@ -313,7 +323,10 @@ describe("parsePushPath: values that are not UTF-8 after decoding", () => {
       const a = answer("PUT", target);
       assert.equal(a.status, 400);
       assert.ok(a.body.includes(quoted), a.body);
-      assert.match(a.body, /is not valid UTF-8 after decoding; dyshard refuses it because Pushgateway 1\.5\.1 would be left failing every later push\n$/);
+      assert.match(
+        a.body,
+        /is not valid UTF-8 after decoding; dyshard refuses it because Pushgateway 1\.5\.1 would be left failing every later push\n$/,
+      );
       assert.equal(route("DELETE", target, "group").kind, "answer");
     });
   }
@@ -373,9 +386,15 @@ describe("routingKey", () => {
     assert.equal(key(`/metrics/job@base64/${b64("j1")}/`), key("/metrics/job/j1"));
   });
 
-  it("drops empty-valued labels: {job=j} and {job=j,x=\"\"} share a key (and so an owner)", () => {
+  it('drops empty-valued labels: {job=j} and {job=j,x=""} share a key (and so an owner)', () => {
     const plain = key("/metrics/job/j");
-    for (const t of ["/metrics/job/j/x/", "/metrics/job/j/x@base64/=", "/metrics/job/j/instance/", "/metrics/job/j/instance@base64/", "/metrics/job/j/x/1/x/"]) {
+    for (const t of [
+      "/metrics/job/j/x/",
+      "/metrics/job/j/x@base64/=",
+      "/metrics/job/j/instance/",
+      "/metrics/job/j/instance@base64/",
+      "/metrics/job/j/x/1/x/",
+    ]) {
       assert.equal(key(t), plain, t);
     }
     assert.equal(key("/metrics/job/j/a/1/instance/"), key("/metrics/job/j/a/1"));
@@ -384,14 +403,16 @@ describe("routingKey", () => {
   });
 
   it("with shard_by job, gives one key per job", () => {
-    const keys = ["/metrics/job/j", "/metrics/job/j/a/1", "/metrics/job/j/a/2/b/3", `/metrics/job@base64/${b64("j")}/instance/i`].map((t) => key(t, "job"));
+    const keys = ["/metrics/job/j", "/metrics/job/j/a/1", "/metrics/job/j/a/2/b/3", `/metrics/job@base64/${b64("j")}/instance/i`].map((t) =>
+      key(t, "job"),
+    );
     assert.equal(new Set(keys).size, 1);
     assert.deepEqual(parseKey(keys[0] as string), { job: "j" });
     assert.notEqual(key("/metrics/job/k/a/1", "job"), keys[0]);
     assert.notEqual(key("/metrics/job/j%20", "job"), keys[0]);
   });
 
-  it("is unambiguous: values with \" , = \\ and newlines never collide", () => {
+  it('is unambiguous: values with " , = \\ and newlines never collide', () => {
     const pieces = ["", "1", '"', ",", "=", "\\", "\n", "\\n", '\\"', 'a",b="c', "a,b=c", '1"}', "}", "{", "job", '"job="x'];
     const groups: GroupingKey[] = [];
     for (const job of ["j", 'j"', "j\\", "j,a=", 'j",a="1']) {
@@ -414,7 +435,16 @@ describe("routingKey", () => {
       seen.set(k, canonical);
       assert.deepEqual(parseKey(routingKey(g, "job")), { job: g.job });
     }
-    const distinct = new Set(groups.map((g) => JSON.stringify([g.job, Object.entries(g.labels).filter(([, v]) => v !== "").sort()])));
+    const distinct = new Set(
+      groups.map((g) =>
+        JSON.stringify([
+          g.job,
+          Object.entries(g.labels)
+            .filter(([, v]) => v !== "")
+            .sort(),
+        ]),
+      ),
+    );
     assert.equal(seen.size, distinct.size);
   });
 
@@ -432,7 +462,15 @@ describe("routingKey", () => {
 describe("the common-path fast lane agrees with the exact parser", () => {
   it("gives the same group and key as parseExactly would, for every spelling", async () => {
     const { realisticPaths } = await import("../../bench/micro.js");
-    const extra = ["/metrics/job/j/a/1/a/2", "/metrics/job/j/job/x/b/", "/metrics/job/j/", "/metrics/job/j/z/1/a@base64/MQ==/m/", "/metrics/job/j%20k/x/%C3%A9", "/metrics/job/j/q/a%3Fb?x=1", "/metrics/job/j/n/a%22b%5Cc"];
+    const extra = [
+      "/metrics/job/j/a/1/a/2",
+      "/metrics/job/j/job/x/b/",
+      "/metrics/job/j/",
+      "/metrics/job/j/z/1/a@base64/MQ==/m/",
+      "/metrics/job/j%20k/x/%C3%A9",
+      "/metrics/job/j/q/a%3Fb?x=1",
+      "/metrics/job/j/n/a%22b%5Cc",
+    ];
     for (const path of [...realisticPaths(2000), ...extra]) {
       const fast = route("PUT", path, "group");
       const exact = parseExactly(path);
@@ -441,12 +479,27 @@ describe("the common-path fast lane agrees with the exact parser", () => {
       if (fast.kind !== "push" || exact.kind !== "group") continue;
       assert.deepEqual(fast.group, exact.group, path);
       assert.equal(fast.key, routingKey(exact.group), path);
-      assert.equal(route("PUT", path, "job").kind === "push" && (route("PUT", path, "job") as { key: string }).key, routingKey(exact.group, "job"));
+      assert.equal(
+        route("PUT", path, "job").kind === "push" && (route("PUT", path, "job") as { key: string }).key,
+        routingKey(exact.group, "job"),
+      );
     }
   });
 
   it("leaves every path that path.Clean would change to the exact parser (its answer is a redirect)", () => {
-    const unclean = ["/metrics/job//j", "/metrics/job/j//a/1", "/metrics/job/j/a//1", "/metrics/job/j/a/1//", "/metrics/job/./j", "/metrics/job/j/./a/1", "/metrics/job/j/a/./1", "/metrics/job/j/a/../b/c", "/metrics/job/j/a/..", "/metrics/job/j%2F%2Fa/b", "/metrics/job/j/a/%2E%2E/b/c"];
+    const unclean = [
+      "/metrics/job//j",
+      "/metrics/job/j//a/1",
+      "/metrics/job/j/a//1",
+      "/metrics/job/j/a/1//",
+      "/metrics/job/./j",
+      "/metrics/job/j/./a/1",
+      "/metrics/job/j/a/./1",
+      "/metrics/job/j/a/../b/c",
+      "/metrics/job/j/a/..",
+      "/metrics/job/j%2F%2Fa/b",
+      "/metrics/job/j/a/%2E%2E/b/c",
+    ];
     for (const path of unclean) {
       assert.equal(parseCommon(path), undefined, path);
       const exact = parseExactly(path);

@@ -51,14 +51,27 @@ describe("planHandover with the ledger's verdict", () => {
 
   it("copies the acknowledged copy to the owner though the owner's (unacknowledged) copy is newer", () => {
     const plan = planHandover({ copies: [copy(0, 200), copy(1, 100)], ownerOf: () => 0, inventoried, authority: () => 1 });
-    assert.deepEqual(plan.steps, [{ action: "copy", group, owner: 0, source: 1, from: [1], reason: "slot 1 holds the last acknowledged push; the other copies were not acknowledged", acknowledged: true }]);
+    assert.deepEqual(plan.steps, [
+      {
+        action: "copy",
+        group,
+        owner: 0,
+        source: 1,
+        from: [1],
+        reason: "slot 1 holds the last acknowledged push; the other copies were not acknowledged",
+        acknowledged: true,
+      },
+    ]);
     const trusting = planHandover({ copies: [copy(0, 200), copy(1, 100)], ownerOf: () => 0, inventoried });
     assert.equal(trusting.steps[0]?.action, "delete", "without the ledger the newer push time wins");
   });
 
   it("keeps the owner's acknowledged copy and deletes newer unacknowledged ones elsewhere", () => {
     const plan = planHandover({ copies: [copy(0, 100), copy(2, 300)], ownerOf: () => 0, inventoried, authority: () => 0 });
-    assert.deepEqual(plan.steps.map((s) => [s.action, s.from]), [["delete", [2]]]);
+    assert.deepEqual(
+      plan.steps.map((s) => [s.action, s.from]),
+      [["delete", [2]]],
+    );
     assert.equal((plan.steps[0] as { acknowledged?: boolean }).acknowledged, true);
   });
 

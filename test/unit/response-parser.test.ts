@@ -36,7 +36,14 @@ const everyStep = (wire: string, check: (p: Parsed) => void, opts?: { head?: boo
 describe("HTTP/1.1 response parser (native engine)", () => {
   it("reads a Content-Length answer whatever the reads' boundaries", () => {
     const wire = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 12\r\n\r\nbad input!\r\n";
-    everyStep(wire, (p) => assert.deepEqual(p, { status: 400, headers: ["Content-Type", "text/plain; charset=utf-8", "Content-Length", "12"], body: "bad input!\r\n", reusable: true }));
+    everyStep(wire, (p) =>
+      assert.deepEqual(p, {
+        status: 400,
+        headers: ["Content-Type", "text/plain; charset=utf-8", "Content-Length", "12"],
+        body: "bad input!\r\n",
+        reusable: true,
+      }),
+    );
   });
 
   it("decodes a chunked body with extensions and trailers, split anywhere", () => {
@@ -48,17 +55,33 @@ describe("HTTP/1.1 response parser (native engine)", () => {
   });
 
   it("answers without a body: 204, 304, and any answer to HEAD", () => {
-    assert.deepEqual(parse("HTTP/1.1 204 No Content\r\nContent-Length: 7\r\n\r\n"), { status: 204, headers: ["Content-Length", "7"], body: "", reusable: true });
+    assert.deepEqual(parse("HTTP/1.1 204 No Content\r\nContent-Length: 7\r\n\r\n"), {
+      status: 204,
+      headers: ["Content-Length", "7"],
+      body: "",
+      reusable: true,
+    });
     assert.equal(parse("HTTP/1.1 304 Not Modified\r\n\r\n").reusable, true);
-    assert.deepEqual(parse("HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n", undefined, { head: true }), { status: 200, headers: ["Content-Length", "50"], body: "", reusable: true });
+    assert.deepEqual(parse("HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n", undefined, { head: true }), {
+      status: 200,
+      headers: ["Content-Length", "50"],
+      body: "",
+      reusable: true,
+    });
   });
 
   it("skips 1xx heads and reports the final one", () => {
-    everyStep("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n", (p) => assert.deepEqual(p, { status: 202, headers: ["Content-Length", "0"], body: "", reusable: true }));
+    everyStep("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n", (p) =>
+      assert.deepEqual(p, { status: 202, headers: ["Content-Length", "0"], body: "", reusable: true }),
+    );
   });
 
   it("reads a body without framing to the connection's end, and does not reuse that connection", () => {
-    everyStep("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it", (p) => assert.deepEqual(p, { status: 200, headers: ["Content-Type", "text/plain"], body: "all of it", reusable: false }), { close: true });
+    everyStep(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it",
+      (p) => assert.deepEqual(p, { status: 200, headers: ["Content-Type", "text/plain"], body: "all of it", reusable: false }),
+      { close: true },
+    );
   });
 
   it("decides reuse from the version and Connection", () => {
@@ -87,12 +110,20 @@ describe("HTTP/1.1 response parser (native engine)", () => {
       ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", /malformed chunk size/],
       ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokXX", /not followed by CRLF/],
     ];
-    for (const [wire, message] of bad) assert.throws(() => parse(wire), (err: Error) => err instanceof ResponseParseError && message.test(err.message), wire);
+    for (const [wire, message] of bad)
+      assert.throws(
+        () => parse(wire),
+        (err: Error) => err instanceof ResponseParseError && message.test(err.message),
+        wire,
+      );
     assert.throws(() => parse("HTTP/1.1 200 OK\r\n" + "X: y\r\n".repeat(20_000)), /longer than/);
   });
 
   it("reports an answer cut short when the connection ends", () => {
-    assert.throws(() => parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", undefined, { close: true }), /closed before the answer was complete/);
+    assert.throws(
+      () => parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", undefined, { close: true }),
+      /closed before the answer was complete/,
+    );
     assert.throws(() => parse("HTTP/1.1 200", undefined, { close: true }), /closed before the answer was complete/);
   });
 });

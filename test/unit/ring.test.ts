@@ -15,7 +15,10 @@ const healthy = (n: number): SlotState[] => Array.from({ length: n }, () => "hea
 describe("jumpHash", () => {
   it("matches the published vectors", () => {
     assert.equal(jumpHash(256n, 1024), 520);
-    assert.deepEqual([0n, 1n, 2n, 3n].map((k) => jumpHash(k, 100)), [0, 55, 62, 8]);
+    assert.deepEqual(
+      [0n, 1n, 2n, 3n].map((k) => jumpHash(k, 100)),
+      [0, 55, 62, 8],
+    );
     assert.equal(jumpHash(12345678901234567n, 100), 5);
     assert.equal(jumpHash(2n ** 64n - 1n, 100), 92);
   });

@@ -51,5 +51,9 @@ it("gives every schema leaf a flag, a DYSHARD_* variable, an example entry and a
     if (!readme.includes(flag)) missing.push(`${path}: ${flag} not in the README`);
   }
   assert.deepEqual(missing, []);
-  assert.deepEqual(SETTINGS.map((s) => s.path).filter((p) => !paths.includes(p)), [], "no row for a key the schema lacks");
+  assert.deepEqual(
+    SETTINGS.map((s) => s.path).filter((p) => !paths.includes(p)),
+    [],
+    "no row for a key the schema lacks",
+  );
 });

@@ -16,7 +16,14 @@ const urlOf = (slot: number) => (slot < 3 ? `http://pg-${slot}:9091` : undefined
 it("counts each outcome and the copies deleted, and names slots by URL (or 'slot N' when gone)", () => {
   const t = tally(results, false, urlOf);
   assert.deepEqual({ ...t, steps: t.steps.length }, { copied: 1, merged: 1, deleted: 3, failed: 1, left: 1, steps: 4 });
-  assert.deepEqual(t.steps[0], { action: "copy", group, owner: "http://pg-0:9091", from: ["http://pg-1:9091", "http://pg-2:9091"], reason: "owner lacks the group", outcome: "copied" });
+  assert.deepEqual(t.steps[0], {
+    action: "copy",
+    group,
+    owner: "http://pg-0:9091",
+    from: ["http://pg-1:9091", "http://pg-2:9091"],
+    reason: "owner lacks the group",
+    outcome: "copied",
+  });
   assert.deepEqual(t.steps[2]?.from, ["slot 3"]);
   assert.equal(t.steps[2]?.error, "DELETE answered 500");
   assert.equal(t.steps[3]?.owner, null);

@@ -70,9 +70,11 @@ export class Pool {
   /** A new connection, past the bound: a request retried after its reused connection failed. */
   connect(): Connection {
     this.open++;
-    const hostname = this.host.startsWith("[") ? this.host.slice(1, this.host.indexOf("]")) : this.host.split(":")[0] as string;
+    const hostname = this.host.startsWith("[") ? this.host.slice(1, this.host.indexOf("]")) : (this.host.split(":")[0] as string);
     // Writes before the connection is up are buffered by the socket itself.
-    const socket = this.secure ? tls.connect({ host: hostname, port: this.port, servername: net.isIP(hostname) ? undefined : hostname }) : net.connect(this.port, hostname);
+    const socket = this.secure
+      ? tls.connect({ host: hostname, port: this.port, servername: net.isIP(hostname) ? undefined : hostname })
+      : net.connect(this.port, hostname);
     return new Connection(socket, this);
   }
 

@@ -84,7 +84,8 @@ export class ResponseParser {
             if (line === "") this.end();
           } else {
             const size = line.split(";", 1)[0]?.trim() ?? "";
-            if (!/^[0-9a-fA-F]{1,12}$/.test(size)) throw new ResponseParseError(`malformed chunk size ${JSON.stringify(line.slice(0, 40))}`);
+            if (!/^[0-9a-fA-F]{1,12}$/.test(size))
+              throw new ResponseParseError(`malformed chunk size ${JSON.stringify(line.slice(0, 40))}`);
             this.remaining = parseInt(size, 16);
             this.state = this.remaining === 0 ? State.Trailers : State.ChunkData;
           }
@@ -159,7 +160,8 @@ export class ResponseParser {
       if (eol < 0) eol = text.length;
       const colon = text.indexOf(":", at);
       const first = text.charCodeAt(at);
-      if (colon <= at || colon > eol || first === 0x20 || first === 0x09) throw new ResponseParseError(`malformed header line ${JSON.stringify(text.slice(at, Math.min(eol, at + 60)))}`);
+      if (colon <= at || colon > eol || first === 0x20 || first === 0x09)
+        throw new ResponseParseError(`malformed header line ${JSON.stringify(text.slice(at, Math.min(eol, at + 60)))}`);
       const name = text.slice(at, colon);
       const value = text.slice(colon + 1, eol).trim();
       headers.push(name, value);
