@@ -5,6 +5,7 @@ import type { ServerResponse } from "node:http";
 import { Pool, type Dispatcher } from "undici";
 import type { AttemptResult, Engine, UpstreamRequest } from "./engine.js";
 import { forwardableRawHeaders } from "./headers.js";
+import { isUpstreamTimeout, upstreamTimeout } from "../errors.js";
 
 export class UndiciEngine implements Engine {
   readonly name = "undici";
@@ -13,6 +14,7 @@ export class UndiciEngine implements Engine {
   constructor(private readonly timeoutMs: number) {}
 
   forward(upstreamUrl: string, req: UpstreamRequest, res: ServerResponse): Promise<AttemptResult> {
+    const timeoutMs = this.timeoutMs;
     const { pool, prefix } = this.poolFor(upstreamUrl);
     return new Promise((resolve) => {
       let status = 0;
@@ -38,7 +40,8 @@ export class UndiciEngine implements Engine {
           resolve({ relayed: true, status });
         },
         onError(error: Error) {
-          if (status === 0) return resolve({ relayed: false, error });
+          // undici's own timeout codes become dyshard's, as the other engines report them.
+          if (status === 0) return resolve({ relayed: false, error: isUpstreamTimeout(error) ? upstreamTimeout(timeoutMs) : error });
           res.destroy(); // cut off mid-answer: the client must see a broken response, not hang
           resolve({ relayed: true, status });
         },
