@@ -11,8 +11,7 @@ import cluster from "node:cluster";
 import { startApp } from "./server/app.js";
 import { startPrimary, startWorker } from "./server/workers.js";
 import { Registry } from "prom-client";
-import { createConsulClient } from "./discovery/consul-client.js";
-import { discoverOnce } from "./discovery/discover-once.js";
+import { discoveryFor } from "./discovery/providers.js";
 import { handoverFromConfig } from "./handover/from-config.js";
 import { createLogger } from "./log.js";
 
@@ -130,22 +129,20 @@ settingsOptions(
   .action(async (opts: Record<string, unknown>) => {
     if (Boolean(opts.dryRun) === Boolean(opts.apply)) fail("give exactly one of --dry-run and --apply");
     const config = configFrom(opts);
-    const consul = config.discovery.type === "consul" ? await createConsulClient(config.discovery.consul) : undefined;
+    const discovery = discoveryFor(config);
     try {
-      const members = await discoverOnce(config, consul).catch((err: Error) => fail(`cannot read the membership: ${err.message}`));
+      const members = await discovery.once().catch((err: Error) => fail(`cannot read the membership: ${err.message}`));
       if (members.length === 0) fail("no upstreams: give --upstream URLs, a config file, or --discovery consul");
       const cluster = new Cluster(members, await loadHash64());
-      const handover = handoverFromConfig(config, cluster, new Registry(), createLogger("warn", process.stderr), {
-        consul,
-        who: "dyshard rebalance (cli)",
-        once: true,
-      });
+      const log = createLogger("warn", process.stderr);
+      const lock = await discovery.handoverLock("dyshard rebalance (cli)", log);
+      const handover = handoverFromConfig(config, cluster, new Registry(), log, { once: true, ...(lock ? { lock } : {}) });
       const report = await handover.run({ dryRun: Boolean(opts.dryRun) });
       await handover.stop();
       process.stdout.write(JSON.stringify(report, null, 2) + "\n");
       process.exitCode = report.skipped || report.failed > 0 || report.errors.length > 0 ? 1 : 0;
     } finally {
-      consul?.destroy();
+      await discovery.stop();
     }
   });
 

@@ -6,8 +6,8 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Registry } from "prom-client";
 import type { Config } from "../config/schema.js";
-import { createConsulClient } from "../discovery/consul-client.js";
-import { startDiscovery, type Discovery } from "../discovery/discovery.js";
+import type { DiscoveryProvider } from "../discovery/provider.js";
+import { discoveryFor } from "../discovery/providers.js";
 import { GroupGate, type MoveGate } from "../handover/gate.js";
 import { handoverFromConfig } from "../handover/from-config.js";
 import { PushLedger } from "../handover/push-ledger.js";
@@ -37,15 +37,15 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export function checkUpstreams(config: Config): void {
-  if ((config.discovery.type !== "consul" || config.discovery.consul.register) && config.upstreams.filter((u) => !u.retired).length === 0) {
+export function checkUpstreams(config: Config, discovery: DiscoveryProvider): void {
+  if (discovery.requiresUpstreams && config.upstreams.filter((u) => !u.retired).length === 0) {
     throw new Error("no upstreams configured: give at least one --upstream URL (or upstreams: in the config file)");
   }
 }
 
-/** A membership for this config: with Consul it is the catalog's, filled in by discovery. */
-export async function newCluster(config: Config): Promise<Cluster> {
-  return new Cluster(config.discovery.type === "consul" ? [] : config.upstreams, await loadHash64());
+/** A membership as the discovery source starts it (with Consul: empty until the catalog answers). */
+export async function newCluster(discovery: DiscoveryProvider): Promise<Cluster> {
+  return new Cluster(discovery.initialMembers(), await loadHash64());
 }
 
 /** The pushes a dyshard could not acknowledge, as the handover consults them. */
@@ -62,17 +62,18 @@ export async function startControl(
   boundPort: number,
   gate: MoveGate,
   ledger: PushLedger,
+  discovery: DiscoveryProvider,
 ) {
   const checker = new HealthChecker(cluster, config.health);
-  const consul = config.discovery.type === "consul" ? await createConsulClient(config.discovery.consul) : undefined;
-  const handover = handoverFromConfig(config, cluster, registry, log, { consul, gate, ledger, who: "dyshard handover" });
+  const lock = await discovery.handoverLock("dyshard handover", log);
+  const handover = handoverFromConfig(config, cluster, registry, log, { gate, ledger, ...(lock ? { lock } : {}) });
   cluster.on("change", ({ member, healthy, reason }) => {
     log.warn(
       { upstream: member.url, slot: member.slot, healthy, reason, healthy_members: cluster.healthyCount() },
       healthy ? "upstream up" : "upstream down",
     );
   });
-  const discovery: Discovery = await startDiscovery(config, cluster, registry, log, boundPort, consul);
+  await discovery.watch(cluster, registry, log, boundPort);
   checker.start();
   handover.start();
   return {
@@ -81,7 +82,6 @@ export async function startControl(
       checker.stop();
       await handover.stop();
       await discovery.stop();
-      consul?.destroy();
     },
   };
 }
@@ -131,8 +131,9 @@ export async function startDataPlane(
 
 /** One process doing everything (the default, `--workers 1`). */
 export async function startApp(config: Config, log: Logger = createLogger(config.logLevel)): Promise<App> {
-  checkUpstreams(config);
-  const cluster = await newCluster(config);
+  const discovery = discoveryFor(config);
+  checkUpstreams(config, discovery);
+  const cluster = await newCluster(discovery);
   const metrics = createMetrics(cluster);
   const gate = new GroupGate();
   const ledger = newLedger(config);
@@ -144,7 +145,7 @@ export async function startApp(config: Config, log: Logger = createLogger(config
       control ? control.handover.run({ dryRun }) : Promise.reject(new UnavailableError("dyshard is still starting; try again in a moment")),
     metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
   });
-  control = await startControl(config, cluster, metrics.registry, log, data.port, gate, ledger);
+  control = await startControl(config, cluster, metrics.registry, log, data.port, gate, ledger, discovery);
   log.info(
     {
       listen: data.listen,

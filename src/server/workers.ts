@@ -13,6 +13,7 @@ import type { Logger } from "../log.js";
 import type { Cluster, MemberSpec } from "../membership/cluster.js";
 import { controlMetrics, dataMetrics } from "../metrics.js";
 import { PushgatewayClient } from "../pushgateway/client.js";
+import { discoveryFor } from "../discovery/providers.js";
 import { checkUpstreams, newCluster, newLedger, startControl, startDataPlane } from "./app.js";
 import { WorkerOutcomes, type OutcomeReport } from "./worker-outcomes.js";
 
@@ -42,8 +43,9 @@ type ToPrimary =
   | OutcomeReport;
 
 export async function startPrimary(config: Config, workers: number, log: Logger): Promise<{ stop(): Promise<void> }> {
-  checkUpstreams(config);
-  const members = await newCluster(config);
+  const discovery = discoveryFor(config);
+  checkUpstreams(config, discovery);
+  const members = await newCluster(discovery);
   const registry = new Registry();
   controlMetrics(members, registry);
   const aggregator = new AggregatorRegistry();
@@ -128,7 +130,7 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
     fork();
   });
 
-  const control = await startControl(config, members, registry, log, config.listen.port, gate, ledger);
+  const control = await startControl(config, members, registry, log, config.listen.port, gate, ledger, discovery);
   for (let i = 0; i < workers; i++) fork();
   log.info(
     {
@@ -163,7 +165,7 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
 
 /** A worker: serves pushes on the primary's membership. */
 export async function startWorker(config: Config, log: Logger): Promise<{ stop(): Promise<void> }> {
-  const members = await newCluster(config);
+  const members = await newCluster(discoveryFor(config)); // filled in by the primary, never read from the source
   const metrics = dataMetrics(members);
   new AggregatorRegistry(); // answers the primary's requests for this worker's metrics
   AggregatorRegistry.setRegistries([metrics.registry]);

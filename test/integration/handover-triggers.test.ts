@@ -26,6 +26,18 @@ async function runsCounted(app: App): Promise<number> {
   return Number(/^dyshard_handover_runs_total (\d+)$/m.exec(await (await fetch(`${app.url}/metrics`)).text())?.[1]);
 }
 
+/** The inventory count once no run has read it for 500 ms (start-up and the first health verdicts trigger runs too). */
+async function quiet(pg: Pushgateway): Promise<number> {
+  let seen = await inventories(pg);
+  for (let i = 0; i < 10; i++) {
+    await sleep(500);
+    const now = await inventories(pg);
+    if (now === seen) return now;
+    seen = now;
+  }
+  throw new Error("the handover never went quiet");
+}
+
 const pause = (pg: Pushgateway) => process.kill(pg.pid as number, "SIGSTOP");
 const resume = (pg: Pushgateway) => process.kill(pg.pid as number, "SIGCONT");
 
@@ -62,8 +74,7 @@ describe("handover triggers", () => {
       { rebalanceInterval: "0", rebalanceSettle: "50ms", healthFall: "10" },
     );
     await waitFor("the start-up run", async () => (await inventories(pgs[1]!)) >= 1);
-    await sleep(200);
-    const base = await inventories(pgs[1]!);
+    const base = await quiet(pgs[1]!);
     const counted = await runsCounted(app);
     // The first run hangs in the inventory of the paused instance, so every other caller arrives during it.
     pause(pgs[0]!);
@@ -143,7 +154,8 @@ describe("handover triggers", () => {
       pgs.map((p) => p.url),
       { rebalanceInterval: "0", rebalanceSettle: "50ms", shutdownTimeout: "1s", healthFall: "10" },
     );
-    await sleep(300);
+    await waitFor("the start-up run", async () => (await inventories(pgs[1]!)) >= 1);
+    await quiet(pgs[1]!); // so that the run below is the one in progress, not queued behind start-up's
     pause(pgs[0]!);
     try {
       const hung = app.handover.run().then(
