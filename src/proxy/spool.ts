@@ -4,7 +4,7 @@
 // a folder of its own (mode 0700, files 0600) under --spool-dir; the files of all pushes together
 // stay under --max-spool, past which bodies stream as they arrive.
 import { createReadStream, createWriteStream, type ReadStream, type WriteStream } from "node:fs";
-import { mkdtemp, rm, unlink } from "node:fs/promises";
+import { mkdtemp, readdir, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { Budget } from "./budget.js";
@@ -12,6 +12,26 @@ import { Budget } from "./budget.js";
 export interface SpoolFile {
   path: string;
   writer: WriteStream;
+}
+
+const PREFIX = "dyshard-spool-";
+
+/** Folders that dyshards killed before they could clean up (SIGKILL, a crash) left: theirs, by pid, once it is gone. */
+export async function removeLeftovers(parent: string): Promise<void> {
+  const names = await readdir(parent).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(/^dyshard-spool-(\d+)-/.exec(name)?.[1]);
+    if (pid && pid !== process.pid && !alive(pid)) await rm(join(parent, name), { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === "EPERM"; // someone else's process: alive
+  }
 }
 
 export class Spool {
@@ -27,7 +47,8 @@ export class Spool {
   static async open(parent: string, limit: number, log: Logger): Promise<Spool> {
     if (limit === 0) return new Spool("", new Budget(0));
     try {
-      return new Spool(await mkdtemp(join(parent, "dyshard-spool-")), new Budget(limit));
+      await removeLeftovers(parent);
+      return new Spool(await mkdtemp(join(parent, `${PREFIX}${process.pid}-`)), new Budget(limit));
     } catch (err) {
       log.warn(
         { spool_dir: parent, err: (err as Error).message },
