@@ -24,5 +24,3 @@ export interface Engine {
   /** Called once the listener has let its pushes finish and cut the rest off: abandons what is still in flight. */
   close(): Promise<void>;
 }
-
-export { isConnectionFailure } from "../errors.js";

@@ -5,6 +5,7 @@ import type { Config } from "../config/schema.js";
 import type { Cluster } from "../membership/cluster.js";
 import type { Metrics } from "../metrics.js";
 import { answer, noHealthyUpstream, type Forwarder, type Outcome } from "../proxy/forwarder.js";
+import { isHeader } from "../proxy/headers.js";
 import { route } from "../router/route.js";
 import { UnavailableError } from "../unavailable-error.js";
 import type { DataPlaneHandlers } from "./app.js";
@@ -102,8 +103,7 @@ function asterisk(method: string, target: string, res: ServerResponse): void {
 /** Two Host headers: Go refuses the request before routing it (RFC 9112 §3.2 allows one). */
 function twoHosts(raw: string[]): boolean {
   let seen = 0;
-  for (let i = 0; i < raw.length; i += 2)
-    if ((raw[i] as string).length === 4 && (raw[i] as string).toLowerCase() === "host" && ++seen > 1) return true;
+  for (let i = 0; i < raw.length; i += 2) if (isHeader(raw[i] as string, "host") && ++seen > 1) return true;
   return false;
 }
 

@@ -10,7 +10,7 @@ import type { RunReport } from "../../src/handover/run-report.js";
 import { routingKey } from "../../src/pushgateway/grouping-key.js";
 import { loadHash64 } from "../../src/ring/hash.js";
 import { Ring } from "../../src/ring/ring.js";
-import { spawnDyshard, startDyshard } from "../support/dyshard.js";
+import { spawnDyshard, timeSigterm, startDyshard } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
 import { startPushgateways, stopAll, type Pushgateway } from "../support/pushgateway.js";
 
@@ -208,14 +208,7 @@ describe("handover triggers", () => {
         }).catch(() => undefined),
       ];
       await sleep(300);
-      const t0 = performance.now();
-      const exited = new Promise<number | null>((r) => d.proc.once("exit", (code) => r(code)));
-      d.proc.kill("SIGTERM");
-      const code = await Promise.race([exited, sleep(8000).then(() => "still running" as const)]);
-      const ms = performance.now() - t0;
-      process.stdout.write(
-        `# SIGTERM with a hung run and push: ${code === "still running" ? "still running after 8 s" : `exited (${code}) in ${ms.toFixed(0)} ms`}\n`,
-      );
+      const { code, ms } = await timeSigterm(d, "with a hung run and push");
       assert.notEqual(code, "still running");
       assert.ok(ms < 3000, `exited in ${ms.toFixed(0)} ms`);
       await Promise.all(calls);

@@ -4,8 +4,7 @@
 import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
-import { spawnDyshard } from "../support/dyshard.js";
+import { spawnDyshard, timeSigterm } from "../support/dyshard.js";
 
 describe("while starting", () => {
   // A Consul address that accepts connections and never answers.
@@ -32,14 +31,7 @@ describe("while starting", () => {
       assert.equal(res.status, 503, text);
       assert.match(text, /still starting/);
 
-      const t0 = performance.now();
-      const exited = new Promise<number | null>((r) => d.proc.once("exit", (code) => r(code)));
-      d.proc.kill("SIGTERM");
-      const code = await Promise.race([exited, sleep(8000).then(() => "still running" as const)]);
-      const ms = performance.now() - t0;
-      process.stdout.write(
-        `# SIGTERM during start-up: ${code === "still running" ? "still running after 8 s" : `exited (${code}) in ${ms.toFixed(0)} ms`}\n`,
-      );
+      const { code, ms } = await timeSigterm(d, "during start-up");
       assert.notEqual(code, "still running");
       assert.ok(ms < 2500, `exited in ${ms.toFixed(0)} ms`);
       assert.match(d.output(), /took longer than the shutdown timeout/);

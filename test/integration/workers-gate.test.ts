@@ -11,7 +11,7 @@ import { routingKey } from "../../src/pushgateway/grouping-key.js";
 import { loadHash64 } from "../../src/ring/hash.js";
 import { Ring } from "../../src/ring/ring.js";
 import { requireBinary } from "../support/binaries.js";
-import { spawnDyshard, type DyshardProcess } from "../support/dyshard.js";
+import { spawnWorkers, type DyshardProcess } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
 import { push } from "../support/push.js";
 import { startPushgateways, stopAll, type Pushgateway } from "../support/pushgateway.js";
@@ -48,19 +48,11 @@ describe("--workers 2: the move's gate and a hung or dead worker", () => {
 
   before(async () => {
     pgs = await startPushgateways(2);
-    d = await spawnDyshard([
-      "--workers",
-      "2",
-      "--upstream-timeout",
-      "3s",
-      "--health-interval",
-      "200ms",
-      "--rebalance-interval",
-      "0",
-      "--rebalance-settle",
-      "200ms",
-      ...pgs.flatMap((p) => ["--upstream", p.url]),
-    ]);
+    d = await spawnWorkers(
+      pgs.map((p) => p.url),
+      2,
+      ["--upstream-timeout", "3s"],
+    );
     await waitFor("both workers serving", async () => children(d.proc.pid as number).length === 2 && (await fetch(`${d.url}/-/ready`)).ok);
     const ring = new Ring(["healthy", "healthy"], await loadHash64());
     owner = (instance) => ring.owner(routingKey({ job: "gate", labels: { instance } })) as number;

@@ -59,3 +59,22 @@ export async function spawnDyshard(args: string[], env: NodeJS.ProcessEnv = {}):
     },
   };
 }
+
+/** `--workers N` over these upstreams, with fast checks and only triggered handover runs; `extra` flags come first. */
+export function spawnWorkers(upstreams: string[], workers: number, extra: string[] = []): Promise<DyshardProcess> {
+  const flags = ["--workers", String(workers), "--health-interval", "200ms", "--rebalance-interval", "0", "--rebalance-settle", "200ms"];
+  return spawnDyshard([...extra, ...flags, ...upstreams.flatMap((u) => ["--upstream", u])]);
+}
+
+/** Sends SIGTERM and waits at most 8 s: the exit code (or "still running") and how long it took. */
+export async function timeSigterm(d: DyshardProcess, what: string): Promise<{ code: number | null | "still running"; ms: number }> {
+  const t0 = performance.now();
+  const exited = new Promise<number | null>((r) => d.proc.once("exit", (code) => r(code)));
+  d.proc.kill("SIGTERM");
+  const code = await Promise.race([exited, new Promise<"still running">((r) => setTimeout(() => r("still running"), 8000))]);
+  const ms = performance.now() - t0;
+  process.stdout.write(
+    `# SIGTERM ${what}: ${code === "still running" ? "still running after 8 s" : `exited (${code}) in ${ms.toFixed(0)} ms`}\n`,
+  );
+  return { code, ms };
+}
