@@ -11,7 +11,7 @@ import { atExit, start, stop, type Started } from "./procs.js";
 export const NGINX = process.env.BENCH_NGINX ?? "/usr/sbin/nginx"; // BENCH_NGINX=/nonexistent: the run without nginx
 export const NGINX_MISSING = "nginx not installed (apt-get install -y nginx): nginx rows skipped";
 const NGINX_SKIPPED = "skipped: nginx not installed";
-const CLI = fileURLToPath(new URL("../src/cli.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const SINK = fileURLToPath(new URL("./sink.js", import.meta.url));
 
 export interface Upstreams {

@@ -1,6 +1,6 @@
 // The "micro" scenario: the route decision in-process, over a few thousand realistic push paths.
 //   parse        route(): percent-decoding, path cleaning, grouping key, routing key
-//   hash + jump  cluster.owner(key): xxhash64 of the routing key, jump hash over 3 slots
+//   hash + jump  membership.owner(key): xxhash64 of the routing key, jump hash over 3 slots
 //   full         both, as the server does for each push
 // src/ is imported when the scenario runs, so that the other scenarios still run if it cannot load.
 
@@ -71,11 +71,11 @@ function best(label: string, n: number, fn: (i: number) => number): number {
 }
 
 export async function micro(): Promise<MicroResult> {
-  const { Cluster } = await import("../src/membership/cluster.js");
-  const { loadHash64 } = await import("../src/ring/hash.js");
-  const { route } = await import("../src/router/route.js");
+  const { Membership } = await import("../src/membership/membership.js");
+  const { loadHash64 } = await import("../src/routing/hash.js");
+  const { route } = await import("../src/routing/route.js");
   const paths = realisticPaths(PATHS);
-  const cluster = new Cluster(
+  const membership = new Membership(
     [0, 1, 2].map((slot) => ({ slot, url: `http://127.0.0.1:${9091 + slot}` })),
     await loadHash64(),
   );
@@ -86,13 +86,13 @@ export async function micro(): Promise<MicroResult> {
   });
   const full_ns = best("full", MICRO_N, (i) => {
     const r = route("PUT", paths[i] as string, "group");
-    return r.kind === "push" ? (cluster.owner(r.key)?.slot ?? 0) : 0;
+    return r.kind === "push" ? (membership.owner(r.key)?.slot ?? 0) : 0;
   });
   const parse_ns = best("parse", MICRO_N, (i) => {
     const r = route("PUT", paths[i] as string, "group");
     return r.kind === "push" ? r.key.length : 0;
   });
-  const hash_jump_ns = best("hash", MICRO_N, (i) => cluster.owner(keys[i] as string)?.slot ?? 0);
+  const hash_jump_ns = best("hash", MICRO_N, (i) => membership.owner(keys[i] as string)?.slot ?? 0);
   const result = { n: MICRO_N, paths: PATHS, repeats: REPEATS, full_ns, parse_ns, hash_jump_ns };
   process.stdout.write(
     `[micro] route decision ${full_ns} ns (parse ${parse_ns} ns, hash + jump ${hash_jump_ns} ns), best of ${REPEATS} x ${MICRO_N}\n`,

@@ -8,9 +8,9 @@ import { createServer } from "node:net";
 import { delimiter, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../src/config/load.js";
-import { createLogger } from "../src/log.js";
+import { createLogger } from "../src/core/logger.js";
 import { parsePushPath, routingKey, type GroupingKey } from "../src/pushgateway/grouping-key.js";
-import { startApp, type App } from "../src/server/app.js";
+import { startApp, type App } from "../src/runtime/single-process.js";
 
 const SMOKE = process.argv.includes("--smoke");
 const PUSHGATEWAY = "prometheus-pushgateway";
@@ -269,7 +269,7 @@ async function main(): Promise<void> {
     const group = groupOf(ex.paths[0] as string);
     const labels = { ...group.labels, job: group.job };
     const on = holders.get(labelId(labels)) ?? [];
-    const owner = app!.cluster.owner(routingKey(group));
+    const owner = app!.membership.owner(routingKey(group));
     if (on.length !== 1)
       problems.push(
         `${showGroup(labels)} is on ${on.length} Pushgateways (${on.map((g) => g.name).join(", ") || "none"}), expected exactly one`,

@@ -2,8 +2,8 @@
 // never which kind it is. Add a source by implementing this and naming it in providers.ts.
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { HandoverLock } from "../handover/handover.js";
-import type { Cluster, MemberSpec } from "../membership/cluster.js";
+import type { HandoverLock } from "../handover/handover-lock.js";
+import type { Membership, MemberSpec } from "../membership/membership.js";
 
 export interface DiscoveryProvider {
   /** Whether `upstreams:` must list at least one Pushgateway for this source. */
@@ -12,8 +12,8 @@ export interface DiscoveryProvider {
   initialMembers(): MemberSpec[];
   /** The membership as it is now, read once (commands that do not stay running). */
   once(): Promise<MemberSpec[]>;
-  /** Keeps `cluster` up to date until stop(); resolves once it has a first view (or gave up waiting). */
-  watch(cluster: Cluster, registry: Registry, log: Logger, boundPort: number): Promise<void>;
+  /** Keeps `membership` up to date until stop(); resolves once it has a first view (or gave up waiting). */
+  watch(membership: Membership, registry: Registry, log: Logger, boundPort: number): Promise<void>;
   /** The one-at-a-time handover lock, where several dyshards share this source (none otherwise). */
   handoverLock(who: string, log: Logger): Promise<HandoverLock | undefined>;
   stop(): Promise<void>;

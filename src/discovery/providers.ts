@@ -1,8 +1,8 @@
 // The discovery sources by name (config `discovery.type`): the one place that tells them apart.
 import type { Config } from "../config/schema.js";
-import { ConsulProvider } from "./consul-provider.js";
+import { ConsulProvider } from "./consul/consul-provider.js";
 import type { DiscoveryProvider } from "./provider.js";
-import { StaticProvider } from "./static-provider.js";
+import { StaticProvider } from "./static/static-provider.js";
 
 const PROVIDERS: Record<Config["discovery"]["type"], new (config: Config) => DiscoveryProvider> = {
   static: StaticProvider,

@@ -7,9 +7,9 @@
 import type { Logger } from "pino";
 import type { ApiGroup } from "../pushgateway/exposition.js";
 import { groupToText, pushTimeSeconds } from "../pushgateway/exposition.js";
-import type { PushgatewayClient } from "../pushgateway/client.js";
+import type { PushgatewayClient } from "../pushgateway/client/pushgateway-client.js";
 import type { MoveGate } from "./gate.js";
-import { mapLimit } from "./limit.js";
+import { mapLimit } from "../core/map-limit.js";
 import { groupId, type HandoverPlan, type HandoverStep } from "./plan.js";
 
 export interface ExecuteDeps {

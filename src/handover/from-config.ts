@@ -1,10 +1,11 @@
 // A Handover as the configuration describes it, for `serve` and for `dyshard rebalance` alike.
 import type { Registry } from "prom-client";
 import type { Config } from "../config/schema.js";
-import type { Logger } from "../log.js";
-import type { Cluster } from "../membership/cluster.js";
+import type { Logger } from "../core/logger.js";
+import type { Membership } from "../membership/membership.js";
 import type { MoveGate } from "./gate.js";
-import { Handover, type HandoverLock } from "./handover.js";
+import { Handover } from "./handover.js";
+import type { HandoverLock } from "./handover-lock.js";
 import type { PushLedger } from "./push-ledger.js";
 
 export interface HandoverSetup {
@@ -18,7 +19,13 @@ export interface HandoverSetup {
   ledger?: PushLedger;
 }
 
-export function handoverFromConfig(config: Config, cluster: Cluster, registry: Registry, log: Logger, setup: HandoverSetup): Handover {
+export function handoverFromConfig(
+  config: Config,
+  membership: Membership,
+  registry: Registry,
+  log: Logger,
+  setup: HandoverSetup,
+): Handover {
   const h = config.handover;
   const options = {
     ...h,
@@ -28,5 +35,5 @@ export function handoverFromConfig(config: Config, cluster: Cluster, registry: R
     shutdownTimeoutMs: config.limits.shutdownTimeoutMs,
     shardBy: config.shardBy,
   };
-  return new Handover(cluster, registry, log, options, setup.gate, setup.lock, setup.ledger);
+  return new Handover(membership, registry, log, options, setup.gate, setup.lock, setup.ledger);
 }

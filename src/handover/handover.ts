@@ -2,20 +2,22 @@
 // changes (after a settle delay), a periodic sweep, POST /-/dyshard/rebalance and the CLI. With
 // Consul, only the holder of the handover lock runs it. Also removes a group's stale copy right
 // after a push to its new owner succeeds, while the owner change is recent.
-import { Counter, Gauge, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import type { HandoverLock } from "./handover-lock.js";
+import { handoverMetrics, type HandoverMetrics } from "../metrics/catalogue.js";
 import type { Logger } from "pino";
 import type { ShardBy } from "../pushgateway/grouping-key.js";
 import { routingKey } from "../pushgateway/grouping-key.js";
 import type { ApiGroup } from "../pushgateway/exposition.js";
 import { pushTimeSeconds } from "../pushgateway/exposition.js";
-import { PushgatewayClient } from "../pushgateway/client.js";
-import { UnavailableError } from "../unavailable-error.js";
-import type { Cluster } from "../membership/cluster.js";
+import { PushgatewayClient } from "../pushgateway/client/pushgateway-client.js";
+import { UnavailableError } from "../core/unavailable-error.js";
+import type { Membership } from "../membership/membership.js";
 import { RecentOwners } from "./recent-owners.js";
 import { QueuedRun } from "./queued-run.js";
 import { executePlan, families, type StepResult } from "./executor.js";
 import type { MoveGate } from "./gate.js";
-import { mapLimit } from "./limit.js";
+import { mapLimit } from "../core/map-limit.js";
 import { groupId, planHandover, type GroupCopy, type HandoverStep } from "./plan.js";
 import { ledgerKeyOf, type PushLedger } from "./push-ledger.js";
 import type { RunReport } from "./run-report.js";
@@ -36,14 +38,9 @@ export interface HandoverOptions {
   shutdownTimeoutMs: number;
 }
 
-export interface HandoverLock {
-  tryAcquire(): Promise<boolean>;
-  release(): Promise<void>;
-}
-
 export class Handover {
   private readonly client: PushgatewayClient;
-  private readonly m;
+  private readonly metrics: HandoverMetrics;
   private running: Promise<RunReport> | undefined;
   /** The one run of each kind waiting for the run in progress; every caller meanwhile shares it. */
   private readonly queued = new Map<boolean, QueuedRun>();
@@ -53,7 +50,7 @@ export class Handover {
   private readonly recent: RecentOwners;
 
   constructor(
-    private readonly cluster: Cluster,
+    private readonly membership: Membership,
     registry: Registry,
     private readonly log: Logger,
     private readonly opts: HandoverOptions,
@@ -63,50 +60,12 @@ export class Handover {
     private readonly ledger?: PushLedger,
   ) {
     this.client = new PushgatewayClient({ timeoutMs: opts.timeoutMs, maxInventoryBytes: opts.maxInventoryBytes });
-    const registers = [registry];
-    this.m = {
-      copied: new Counter({
-        name: "dyshard_handover_groups_copied_total",
-        help: "Groups copied (or merged) to their owner by the handover.",
-        registers,
-      }),
-      deleted: new Counter({
-        name: "dyshard_handover_groups_deleted_total",
-        help: "Stale group copies deleted, by what deleted them (sweep: a handover run; push: right after a push to the new owner).",
-        labelNames: ["via"] as const,
-        registers,
-      }),
-      failed: new Counter({
-        name: "dyshard_handover_groups_failed_total",
-        help: "Handover steps that failed (the stale copy is kept; the next run retries).",
-        registers,
-      }),
-      misplaced: new Gauge({
-        name: "dyshard_handover_misplaced_groups",
-        help: "Groups found on an instance that does not own them, in the last run.",
-        registers,
-      }),
-      lastRun: new Gauge({
-        name: "dyshard_handover_last_run_timestamp_seconds",
-        help: "Unix time the last handover run ended.",
-        registers,
-      }),
-      runs: new Counter({
-        name: "dyshard_handover_runs_total",
-        help: "Handover runs carried out (dry runs and runs left to the holder of the Consul lock not counted).",
-        registers,
-      }),
-      lastDuration: new Gauge({
-        name: "dyshard_handover_last_run_duration_seconds",
-        help: "Duration of the last handover run.",
-        registers,
-      }),
-    };
-    this.recent = new RecentOwners(cluster, this.client, opts.recentMs, log, () => this.countPushDelete());
+    this.metrics = handoverMetrics(registry);
+    this.recent = new RecentOwners(membership, this.client, opts.recentMs, log, () => this.countPushDelete());
   }
 
   start(): void {
-    this.cluster.on("ring", () => this.runAfterSettle());
+    this.membership.on("ring", () => this.runAfterSettle());
     // A (re)started dyshard may come with a new upstream list (a scale-up): look once at start.
     this.runAfterSettle();
     if (this.opts.intervalMs > 0) {
@@ -175,7 +134,7 @@ export class Handover {
 
   /** A stale copy deleted right after a push (here, or by a worker with --workers). */
   countPushDelete(): void {
-    this.m.deleted.inc({ via: "push" });
+    this.metrics.deleted.inc({ via: "push" });
   }
 
   /** After a push (PUT or DELETE) to its owner succeeded: delete the group at owners it recently had. */
@@ -205,7 +164,7 @@ export class Handover {
       report.duration_ms = Date.now() - started;
       return report;
     }
-    const members = this.cluster.active().filter((m) => m.healthy);
+    const members = this.membership.active().filter((m) => m.healthy);
     const copies: GroupCopy[] = [];
     const snapshot = new Map<string, ApiGroup>();
     const inventoried = new Set<number>();
@@ -222,14 +181,14 @@ export class Handover {
       }
     });
     const keyOf = (labels: Record<string, string>) => routingKey(toGroupingKey(labels), this.opts.shardBy);
-    const ownerOf = (labels: Record<string, string>) => this.cluster.ring.owner(keyOf(labels));
+    const ownerOf = (labels: Record<string, string>) => this.membership.ring.owner(keyOf(labels));
     const ledger = this.ledger;
-    ledger?.expire(Date.now(), (slot) => this.cluster.members[slot]?.healthy !== true);
+    ledger?.expire(Date.now(), (slot) => this.membership.members[slot]?.healthy !== true);
     const authority = ledger && ledger.size > 0 ? (labels: Record<string, string>) => ledger.authority(ledgerKey(labels)) : undefined;
     const plan = planHandover({ copies, ownerOf, inventoried, ...(authority ? { authority } : {}) });
     report.groups = plan.groups;
     report.misplaced = plan.misplaced;
-    const urlOf = (slot: number) => this.cluster.members[slot]?.url;
+    const urlOf = (slot: number) => this.membership.members[slot]?.url;
 
     let results: StepResult[];
     if (dryRun) results = plan.steps.map((step) => ({ step, outcome: step.action === "leave" ? "left" : "skipped", deleted: 0 }));
@@ -251,13 +210,13 @@ export class Handover {
     Object.assign(report, tally(results, dryRun, urlOf));
     report.duration_ms = Date.now() - started;
     if (!dryRun) {
-      this.m.copied.inc(report.copied + report.merged);
-      this.m.deleted.inc({ via: "sweep" }, report.deleted);
-      this.m.failed.inc(report.failed);
-      this.m.misplaced.set(report.misplaced);
-      this.m.runs.inc();
-      this.m.lastRun.set(Date.now() / 1000);
-      this.m.lastDuration.set(report.duration_ms / 1000);
+      this.metrics.copied.inc(report.copied + report.merged);
+      this.metrics.deleted.inc({ via: "sweep" }, report.deleted);
+      this.metrics.failed.inc(report.failed);
+      this.metrics.misplaced.set(report.misplaced);
+      this.metrics.runs.inc();
+      this.metrics.lastRun.set(Date.now() / 1000);
+      this.metrics.lastDuration.set(report.duration_ms / 1000);
       if (report.misplaced || report.errors.length) {
         this.log.info(
           {

@@ -2,9 +2,9 @@
 // a group's new owner, the copy at an owner it recently had can be deleted at once: the window in
 // which Prometheus scrapes two copies shrinks from "until the next handover run" to one request.
 import type { Logger } from "pino";
-import type { Cluster } from "../membership/cluster.js";
-import type { PushgatewayClient } from "../pushgateway/client.js";
-import type { Ring } from "../ring/ring.js";
+import type { Membership } from "../membership/membership.js";
+import type { PushgatewayClient } from "../pushgateway/client/pushgateway-client.js";
+import type { Ring } from "../routing/ring.js";
 
 interface PastRing {
   ring: Ring;
@@ -17,14 +17,14 @@ export class RecentOwners {
   private current: PastRing;
 
   constructor(
-    private readonly cluster: Cluster,
+    private readonly membership: Membership,
     private readonly client: PushgatewayClient,
     private readonly windowMs: number,
     private readonly log: Logger,
     private readonly onDeleted: () => void,
   ) {
     this.current = this.snapshot();
-    cluster.on("ring", () => {
+    membership.on("ring", () => {
       this.history.push(this.current);
       this.current = this.snapshot();
     });
@@ -35,12 +35,12 @@ export class RecentOwners {
     if (this.history.length === 0 || method === "POST") return; // POST replaces only some families: left to the sweep
     const cutoff = Date.now() - this.windowMs;
     while (this.history.length && (this.history[0] as PastRing).at < cutoff) this.history.shift();
-    const owner = this.cluster.ring.owner(key);
+    const owner = this.membership.ring.owner(key);
     const stale = new Set<string>();
     for (const h of this.history) {
       const slot = h.ring.owner(key);
       const url = slot === undefined ? undefined : h.urls[slot];
-      const member = slot === undefined ? undefined : this.cluster.members[slot];
+      const member = slot === undefined ? undefined : this.membership.members[slot];
       if (slot !== owner && url && member?.healthy && member.url === url) stale.add(url);
     }
     const path = target.split("?")[0] as string;
@@ -54,6 +54,6 @@ export class RecentOwners {
   }
 
   private snapshot(): PastRing {
-    return { ring: this.cluster.ring, urls: this.cluster.members.map((m) => m?.url), at: Date.now() };
+    return { ring: this.membership.ring, urls: this.membership.members.map((m) => m?.url), at: Date.now() };
   }
 }

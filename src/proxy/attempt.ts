@@ -2,8 +2,8 @@
 // Pure (no I/O, no clock), so every branch is tested on its own (test/unit/attempt.test.ts); the
 // Forwarder carries the verdict out.
 import { BodyTimeoutError, BodyTooLargeError } from "./body.js";
-import type { AttemptResult } from "./engine.js";
-import { errorCode, isConnectionFailure, isUpstreamTimeout } from "../errors.js";
+import type { AttemptResult } from "./engines/engine.js";
+import { errorCode, isConnectionFailure, isUpstreamTimeout } from "../core/errors.js";
 
 export type Verdict =
   /** The upstream's answer went to the client; `acknowledged` when it was a 2xx. */

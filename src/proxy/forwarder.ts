@@ -6,15 +6,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
-import type { Cluster, Member } from "../membership/cluster.js";
-import { errorText } from "../errors.js";
-import type { Metrics } from "../metrics.js";
+import type { Membership, Member } from "../membership/membership.js";
+import { errorText } from "../core/errors.js";
+import type { Metrics } from "../metrics/catalogue.js";
 import { BodyTimeoutError, BodyTooLargeError, type BodyPlaces, type PushBody } from "./body.js";
 import { readPushBody } from "./body-reader.js";
 import { BodyWatch } from "./body-watch.js";
 import { Budget } from "./budget.js";
 import type { Spool } from "./spool.js";
-import type { Engine } from "./engine.js";
+import type { Engine } from "./engines/engine.js";
 import { classifyAttempt } from "./attempt.js";
 import { forwardableRawHeaders } from "./headers.js";
 import type { Batch, GroupGate } from "../handover/gate.js";
@@ -59,7 +59,7 @@ export class Forwarder {
   private readonly places: BodyPlaces;
 
   constructor(
-    private readonly cluster: Cluster,
+    private readonly membership: Membership,
     private readonly engine: Engine,
     private readonly metrics: Metrics,
     private readonly log: Logger,
@@ -94,9 +94,9 @@ export class Forwarder {
     }
     let body: PushBody | undefined;
     try {
-      const ring = this.cluster.ring;
-      const owner = this.cluster.owner(key); // before reading the body: with no owner, answer at once
-      if (owner === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));
+      const ring = this.membership.ring;
+      const owner = this.membership.owner(key); // before reading the body: with no owner, answer at once
+      if (owner === undefined) return answer(res, 503, noHealthyUpstream(this.membership));
       try {
         body = await readPushBody(req, this.places);
       } catch (err) {
@@ -106,7 +106,7 @@ export class Forwarder {
         throw err;
       }
       // Reading a large body takes a while: ask the ring again only if it changed meanwhile.
-      const outcome = await this.send(req, res, push, body, this.cluster.ring === ring ? owner : this.cluster.owner(key));
+      const outcome = await this.send(req, res, push, body, this.membership.ring === ring ? owner : this.membership.owner(key));
       if (afterPush && outcome.status >= 200 && outcome.status < 300) afterPush(key, req.method as string, req.url as string);
       return outcome;
     } finally {
@@ -129,8 +129,8 @@ export class Forwarder {
     if (body.kind === "spooled" && !body.declared) headers.push("content-length", String(body.size));
     for (let attempt = 0; ; attempt++) {
       // The first owner was found before the body was read; a retry asks the ring again.
-      const owner = attempt === 0 ? first : this.cluster.owner(key);
-      if (owner === undefined) return answer(res, 503, noHealthyUpstream(this.cluster));
+      const owner = attempt === 0 ? first : this.membership.owner(key);
+      if (owner === undefined) return answer(res, 503, noHealthyUpstream(this.membership));
       const payload = body.kind === "held" ? body.bytes : body.kind === "spooled" ? body.open() : body.stream;
       const result = await this.engine.forward(
         owner.url,
@@ -141,7 +141,7 @@ export class Forwarder {
       const verdict = classifyAttempt(result, {
         clientGone: res.destroyed,
         streamed: body.kind === "streamed",
-        ownersLeft: this.cluster.active().length - attempt - 1,
+        ownersLeft: this.membership.active().length - attempt - 1,
       });
       if (verdict.kind === "relayed") {
         if (verdict.acknowledged && outcomes && outcomes.size > 0) outcomes.acknowledged(ledgerKeyOf(push.group), owner.slot, Date.now());
@@ -158,7 +158,7 @@ export class Forwarder {
         return answer(res, 502, `upstream ${owner.url} failed: ${errorText(error)}`, false, owner.url);
       }
       // Passive detection: take the owner off the ring now; the active checks bring it back.
-      this.cluster.setHealth(owner.slot, false, `connection failed: ${errorText(error)}`);
+      this.membership.setHealth(owner.slot, false, `connection failed: ${errorText(error)}`);
       if (!verdict.retry) {
         return answer(
           res,
@@ -173,8 +173,8 @@ export class Forwarder {
   }
 }
 
-export function noHealthyUpstream(cluster: Cluster): string {
-  return `no healthy upstream: all ${cluster.active().length} Pushgateways are down`;
+export function noHealthyUpstream(membership: Membership): string {
+  return `no healthy upstream: all ${membership.active().length} Pushgateways are down`;
 }
 
 /** Answers a push with dyshard's own plain-text message. */

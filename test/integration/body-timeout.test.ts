@@ -67,7 +67,7 @@ describe("client body timeout", () => {
       await sleep(300); // dyshard has read every head and its first byte
       const [dead, next] = fixture.pgs as [Pushgateway, Pushgateway];
       let i = 0;
-      while (app.cluster.owner(`{job="victim${i}"}`)?.url !== dead.url) i++;
+      while (app.membership.owner(`{job="victim${i}"}`)?.url !== dead.url) i++;
       await dead.kill();
       const r = await push(app.url, `/metrics/job/victim${i}`, "victim_metric 1\n");
       process.stdout.write(`# small push to a dead owner beside 32 stalled uploads: ${r.status} ${r.text.trim()}\n`);

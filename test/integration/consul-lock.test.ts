@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import net, { type Socket } from "node:net";
 import { Writable } from "node:stream";
 import { after, afterEach, before, describe, it } from "node:test";
-import { createConsulClient, type ConsulClient } from "../../src/discovery/consul-client.js";
-import { ConsulLock, LOCK_DELAY_MS } from "../../src/discovery/consul-lock.js";
-import { createLogger } from "../../src/log.js";
+import { createConsulClient, type ConsulClient } from "../../src/discovery/consul/consul-client.js";
+import { ConsulLock, LOCK_DELAY_MS } from "../../src/handover/consul-lock.js";
+import { createLogger } from "../../src/core/logger.js";
 import { ConsulEmulator } from "../support/consul-emulator.js";
 import { waitFor } from "../support/ports.js";
 

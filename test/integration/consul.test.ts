@@ -2,7 +2,7 @@
 // Consul outages, and several dyshards agreeing on one ring.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { App } from "../../src/server/app.js";
+import type { App } from "../../src/runtime/single-process.js";
 import { ConsulEmulator } from "../support/consul-emulator.js";
 import { spawnDyshard, startDyshard } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
@@ -31,7 +31,7 @@ describe("Consul mode", () => {
       pgs.map((p) => p.url),
       consulFlags(),
     );
-    await waitFor("all three passing in Consul", async () => app.cluster.healthyCount() === 3);
+    await waitFor("all three passing in Consul", async () => app.membership.healthyCount() === 3);
   });
   after(async () => {
     await app?.stop();
@@ -103,10 +103,10 @@ describe("Consul mode", () => {
 
     const t0 = performance.now();
     consul.setCheckStatus("service:pushgateway-slot-2", "critical", "test: made critical");
-    await waitFor("the ring to drop slot 2", async () => !app.cluster.members[victim]!.healthy, 5000, 2);
+    await waitFor("the ring to drop slot 2", async () => !app.membership.members[victim]!.healthy, 5000, 2);
     const downMs = performance.now() - t0;
     for (const i of ids) {
-      const owner = app.cluster.owner(`{instance="host-${i}",job="nightly"}`)!;
+      const owner = app.membership.owner(`{instance="host-${i}",job="nightly"}`)!;
       if (victimGroups.includes(i)) assert.notEqual(owner.slot, victim);
       else assert.equal(owner.slot, before.get(groupId(i))![0], `group ${i} moved off a healthy instance`);
     }
@@ -121,15 +121,15 @@ describe("Consul mode", () => {
 
     const t1 = performance.now();
     await consul.runChecks("service:pushgateway-slot-2");
-    await waitFor("the ring to take slot 2 back", async () => app.cluster.members[victim]!.healthy, 5000, 2);
+    await waitFor("the ring to take slot 2 back", async () => app.membership.members[victim]!.healthy, 5000, 2);
     const upMs = performance.now() - t1;
-    for (const i of victimGroups) assert.equal(app.cluster.owner(`{instance="host-${i}",job="nightly"}`)!.slot, victim);
+    for (const i of victimGroups) assert.equal(app.membership.owner(`{instance="host-${i}",job="nightly"}`)!.slot, victim);
     process.stdout.write(`# Consul health change to ring: down ${downMs.toFixed(1)} ms, up ${upMs.toFixed(1)} ms\n`);
   });
 
   it("keeps routing on the last membership while Consul is down, counting errors, and follows it again after", async () => {
-    const ringBefore = JSON.stringify(app.cluster.ring.slots);
-    const ownersBefore = Array.from({ length: 200 }, (_, i) => app.cluster.owner(`{instance="host-${i}",job="nightly"}`)!.slot);
+    const ringBefore = JSON.stringify(app.membership.ring.slots);
+    const ownersBefore = Array.from({ length: 200 }, (_, i) => app.membership.owner(`{instance="host-${i}",job="nightly"}`)!.slot);
     await consul.pause();
     try {
       await new Promise((r) => setTimeout(r, 2500)); // longer than a blocking query's wait
@@ -139,9 +139,9 @@ describe("Consul mode", () => {
         (i) => push(app.url, groupPath(i), "v 3\n").then((r) => r.status),
       );
       assert.deepEqual(new Set(statuses), new Set([200]));
-      assert.equal(JSON.stringify(app.cluster.ring.slots), ringBefore);
+      assert.equal(JSON.stringify(app.membership.ring.slots), ringBefore);
       assert.deepEqual(
-        Array.from({ length: 200 }, (_, i) => app.cluster.owner(`{instance="host-${i}",job="nightly"}`)!.slot),
+        Array.from({ length: 200 }, (_, i) => app.membership.owner(`{instance="host-${i}",job="nightly"}`)!.slot),
         ownersBefore,
       );
       const text = await (await fetch(`${app.url}/metrics`)).text();
@@ -155,11 +155,11 @@ describe("Consul mode", () => {
         .then((t) => Number(/^dyshard_discovery_last_success_timestamp_seconds (\S+)$/m.exec(t)![1]));
     const pausedAt = Date.now() / 1000;
     consul.setCheckStatus("service:pushgateway-slot-0", "critical");
-    await waitFor("the ring to follow Consul again", async () => !app.cluster.members[0]!.healthy, 10_000);
+    await waitFor("the ring to follow Consul again", async () => !app.membership.members[0]!.healthy, 10_000);
     const lastSuccess = await last();
     assert.ok(lastSuccess >= pausedAt, `last success ${lastSuccess} is before ${pausedAt}`);
     await consul.runChecks("service:pushgateway-slot-0");
-    await waitFor("slot 0 back", async () => app.cluster.members[0]!.healthy, 10_000);
+    await waitFor("slot 0 back", async () => app.membership.members[0]!.healthy, 10_000);
   });
 
   it("fails over on a refused connection before Consul notices, and answers 503 at once when every instance is critical", async () => {
@@ -168,10 +168,10 @@ describe("Consul mode", () => {
     const statuses = await inParallel(ids, 10, (i) => push(app.url, groupPath(i), "v 4\n").then((r) => r.status));
     assert.deepEqual(new Set(statuses), new Set([200]));
     await pgs[1]!.restart();
-    await waitFor("slot 1 back", async () => app.cluster.members[1]!.healthy, 10_000);
+    await waitFor("slot 1 back", async () => app.membership.members[1]!.healthy, 10_000);
 
     for (let s = 0; s < 3; s++) consul.setCheckStatus(`service:pushgateway-slot-${s}`, "critical");
-    await waitFor("no healthy member", async () => app.cluster.healthyCount() === 0);
+    await waitFor("no healthy member", async () => app.membership.healthyCount() === 0);
     const t = performance.now();
     const r = await push(app.url, groupPath(1), "v 5\n");
     assert.equal(r.status, 503);
@@ -179,7 +179,7 @@ describe("Consul mode", () => {
     assert.ok(performance.now() - t < 1000, "answered at once");
     assert.equal((await fetch(`${app.url}/-/ready`)).status, 503);
     for (let s = 0; s < 3; s++) await consul.runChecks(`service:pushgateway-slot-${s}`);
-    await waitFor("all back", async () => app.cluster.healthyCount() === 3);
+    await waitFor("all back", async () => app.membership.healthyCount() === 3);
   });
 
   it("two dyshard processes following one Consul route each of 1,000 groups to the same instance", async () => {

@@ -77,7 +77,7 @@ describe("own endpoints", () => {
     assert.ok(!Number.isNaN(Date.parse(ring.slots[0]!.since)));
 
     await stopAll(pgs);
-    await waitFor("both upstreams down", async () => app.cluster.healthyCount() === 0);
+    await waitFor("both upstreams down", async () => app.membership.healthyCount() === 0);
     const ready = await fetch(`${app.url}/-/ready`);
     assert.equal(ready.status, 503);
     assert.match(await ready.text(), /no healthy upstream/);
@@ -101,7 +101,7 @@ describe("own endpoints", () => {
     );
 
     await Promise.all(pgs.map((p) => p.restart()));
-    await waitFor("upstreams back", async () => app.cluster.healthyCount() === 2);
+    await waitFor("upstreams back", async () => app.membership.healthyCount() === 2);
     assert.equal((await fetch(`${app.url}/-/ready`)).status, 200);
   });
 

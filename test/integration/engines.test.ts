@@ -4,7 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
-import type { App } from "../../src/server/app.js";
+import type { App } from "../../src/runtime/single-process.js";
 import { startDyshard } from "../support/dyshard.js";
 import { freePort } from "../support/ports.js";
 import { push } from "../support/push.js";
@@ -198,19 +198,19 @@ for (const engine of ["undici", "native", "http-proxy"]) {
       try {
         // Find a group the dead slot owns, so the first attempt must fail.
         let i = 0;
-        while (app.cluster.owner(`{job="retry${i}"}`)?.url !== closed) i++;
+        while (app.membership.owner(`{job="retry${i}"}`)?.url !== closed) i++;
         const r = await push(app.url, `/metrics/job/retry${i}`, "r 1\n");
         assert.equal(r.status, 200);
         assert.ok((await pg.groups()).some((g) => g.labels.job === `retry${i}`));
-        assert.equal(app.cluster.members[0]!.healthy, false);
+        assert.equal(app.membership.members[0]!.healthy, false);
         assert.match(
           await app.metrics.registry.getSingleMetricAsString("dyshard_upstream_retries_total"),
           /dyshard_upstream_retries_total\{upstream="http:\/\/127\.0\.0\.1:\d+"\} 1/,
         );
         // A body over --retry-body is spooled, so it is sent again too, read from disk once more.
-        app.cluster.setHealth(0, true, "test: looks up again");
+        app.membership.setHealth(0, true, "test: looks up again");
         let j = i + 1;
-        while (app.cluster.owner(`{job="retry${j}"}`)?.url !== closed) j++;
+        while (app.membership.owner(`{job="retry${j}"}`)?.url !== closed) j++;
         const big = exposition("big_retry", 2 * 1024 * 1024).body;
         const spooled = await raw(app.url, {
           method: "PUT",
@@ -220,7 +220,7 @@ for (const engine of ["undici", "native", "http-proxy"]) {
         });
         assert.equal(spooled.status, 200, spooled.body);
         assert.ok((await pg.groups()).some((g) => g.labels.job === `retry${j}`));
-        app.cluster.setHealth(1, false, "test: all down");
+        app.membership.setHealth(1, false, "test: all down");
         const none = await push(app.url, "/metrics/job/nobody", "n 1\n");
         assert.equal(none.status, 503);
         assert.match(none.text, /no healthy upstream/);

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { routingKey } from "../../src/pushgateway/grouping-key.js";
-import { loadHash64 } from "../../src/ring/hash.js";
-import { Ring } from "../../src/ring/ring.js";
+import { loadHash64 } from "../../src/routing/hash.js";
+import { Ring } from "../../src/routing/ring.js";
 import { ConsulEmulator } from "../support/consul-emulator.js";
 import { spawnDyshard, type DyshardProcess } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";

@@ -8,8 +8,8 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RunReport } from "../../src/handover/run-report.js";
 import { routingKey } from "../../src/pushgateway/grouping-key.js";
-import { loadHash64 } from "../../src/ring/hash.js";
-import { Ring } from "../../src/ring/ring.js";
+import { loadHash64 } from "../../src/routing/hash.js";
+import { Ring } from "../../src/routing/ring.js";
 import { spawnDyshard, timeSigterm, startDyshard } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
 import { startPushgateways, stopAll, type Pushgateway } from "../support/pushgateway.js";
@@ -132,7 +132,7 @@ describe("handover triggers", () => {
     } finally {
       resume(pgs[0]!);
     }
-    await waitFor("the paused instance back on the ring", async () => app!.cluster.healthyCount() === 2);
+    await waitFor("the paused instance back on the ring", async () => app!.membership.healthyCount() === 2);
     await sleep(500);
     const base = await inventories(pgs[1]!);
     await sleep(2000);
@@ -212,6 +212,37 @@ describe("handover triggers", () => {
       assert.notEqual(code, "still running");
       assert.ok(ms < 3000, `exited in ${ms.toFixed(0)} ms`);
       await Promise.all(calls);
+    } finally {
+      resume(pgs[0]!);
+      await d.stop("SIGKILL");
+    }
+  });
+
+  it("with --workers 2, a rebalance queued when SIGTERM comes is answered 503 saying dyshard is stopping, as in one process", async () => {
+    const d = await spawnDyshard([
+      "--workers",
+      "2",
+      "--shutdown-timeout",
+      "1s",
+      "--rebalance-interval",
+      "0",
+      ...pgs.flatMap((p) => ["--upstream", p.url]),
+    ]);
+    try {
+      await sleep(500);
+      pause(pgs[0]!);
+      const answered = (res: Response) => res.text().then((text) => ({ status: res.status, text }));
+      const post = () =>
+        fetch(`${d.url}/-/dyshard/rebalance`, { method: "POST", signal: AbortSignal.timeout(10_000) }).then(answered, () => undefined);
+      const hung = post();
+      await sleep(300);
+      const queued = post();
+      await sleep(300);
+      await timeSigterm(d, "with a hung and a queued rebalance through the workers");
+      const [first, second] = await Promise.all([hung, queued]);
+      process.stdout.write(`# --workers 2, SIGTERM: hung rebalance ${first?.status ?? "cut"}, queued one ${second?.status ?? "cut"}\n`);
+      assert.equal(second?.status, 503, JSON.stringify(second));
+      assert.match(second.text, /stopping/);
     } finally {
       resume(pgs[0]!);
       await d.stop("SIGKILL");

@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { routingKey } from "../../src/pushgateway/grouping-key.js";
-import { loadHash64 } from "../../src/ring/hash.js";
-import { Ring, type SlotState } from "../../src/ring/ring.js";
+import { loadHash64 } from "../../src/routing/hash.js";
+import { Ring, type SlotState } from "../../src/routing/ring.js";
 import { startDyshard } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
 import { DuplicatePoller } from "../support/poller.js";
@@ -45,7 +45,7 @@ async function converged(app: App, pgs: Pushgateway[], expected: Map<string, str
   if (where.size !== expected.size) return false;
   for (const [inst, value] of expected) {
     const e = where.get(inst);
-    const owner = app.cluster.owner(key(inst, job))?.slot;
+    const owner = app.membership.owner(key(inst, job))?.slot;
     if (!e || e.on.length !== 1 || e.on[0] !== owner || e.value !== value) return false;
   }
   return true;
@@ -88,7 +88,7 @@ describe("handover of stale groups", () => {
 
   it("(a, c, d, e) recovery: kill an instance, push, bring it back empty; each group ends once, on its owner, latest value", async () => {
     await pgs[1]!.kill("SIGKILL");
-    await waitFor("slot 1 down", async () => !app.cluster.members[1]!.healthy);
+    await waitFor("slot 1 down", async () => !app.membership.members[1]!.healthy);
     // The daily job pushes once, and a histogram and a summary land on a survivor too.
     assert.equal((await push(app.url, `/metrics/job/daily/instance/${dailyInstance}`, "daily_value 42\n")).status, 200);
     const rich =
@@ -96,12 +96,12 @@ describe("handover of stale groups", () => {
     let richInstance = "";
     for (let i = 0; richInstance === ""; i++)
       if (
-        app.cluster.owner(key(`rich-${i}`, "rich"))!.slot !== 1 &&
+        app.membership.owner(key(`rich-${i}`, "rich"))!.slot !== 1 &&
         new Ring(["healthy", "healthy", "healthy"], await loadHash64()).owner(key(`rich-${i}`, "rich")) === 1
       )
         richInstance = `rich-${i}`;
     assert.equal((await push(app.url, `/metrics/job/rich/instance/${richInstance}`, rich)).status, 200);
-    const richBefore = (await pgs[app.cluster.owner(key(richInstance, "rich"))!.slot]!.pushedSeries()).filter(
+    const richBefore = (await pgs[app.membership.owner(key(richInstance, "rich"))!.slot]!.pushedSeries()).filter(
       (l) => l.includes(`instance="${richInstance}"`) && !l.startsWith("push_"),
     );
     assert.equal(richBefore.length, 9);
@@ -173,7 +173,7 @@ describe("handover of stale groups", () => {
 
   it("rebalance endpoint and CLI-style dry run: a misplaced group is planned, then moved, and a second run finds nothing", async () => {
     // Put a group on the wrong instance by hand, as a dyshard with another view would have.
-    const owner = app.cluster.owner(key("stray"))!.slot;
+    const owner = app.membership.owner(key("stray"))!.slot;
     const wrong = (owner + 1) % pgs.length;
     assert.equal((await push(pgs[wrong]!.url, path(-1).replace("host--1", "stray"), "v 9\n")).status, 200);
     const dry = (await (await fetch(`${app.url}/-/dyshard/rebalance?dry_run=1`, { method: "POST" })).json()) as {

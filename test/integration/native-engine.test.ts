@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
-import type { App } from "../../src/server/app.js";
+import type { App } from "../../src/runtime/single-process.js";
 import { startDyshard } from "../support/dyshard.js";
 import { push } from "../support/push.js";
 import { Recorder } from "../support/recorder.js";

@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { request, type IncomingHttpHeaders } from "node:http";
 import { Pushgateway, type PushgatewayGroup } from "../support/pushgateway.js";
-import { route, type Route } from "../../src/router/route.js";
+import { route, type Route } from "../../src/routing/route.js";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64url");
 const b64padded = (s: string) => Buffer.from(s).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");

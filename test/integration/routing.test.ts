@@ -1,7 +1,7 @@
 // Routing over three real Pushgateways: spread, one owner per group, failover under load, recovery.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { App } from "../../src/server/app.js";
+import type { App } from "../../src/runtime/single-process.js";
 import { startDyshard } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
 import { inParallel, placement, push } from "../support/push.js";
@@ -64,7 +64,7 @@ describe("routing over three real Pushgateways", () => {
     }
     process.stdout.write(`# SIGKILL under load: ${failed} failed of ${sent} pushes\n`);
     assert.equal(failed, 0);
-    assert.equal(app.cluster.members[victim]!.healthy, false);
+    assert.equal(app.membership.members[victim]!.healthy, false);
 
     // Survivors hold their own groups still, plus the victim's: nothing moved between survivors.
     const survivors = [pgs[0]!, pgs[2]!];
@@ -83,7 +83,7 @@ describe("routing over three real Pushgateways", () => {
 
     // Recovery: the instance comes back (empty); once healthy its groups route to it again.
     await pgs[victim]!.restart();
-    await waitFor("the victim to rejoin the ring", async () => app.cluster.members[victim]!.healthy, 10_000);
+    await waitFor("the victim to rejoin the ring", async () => app.membership.members[victim]!.healthy, 10_000);
     const afterRecovery = await inParallel(ids, 10, (i) => push(app.url, groupPath(i), "recovered 1\n").then((r) => r.status));
     assert.deepEqual(new Set(afterRecovery), new Set([200]));
     const back = new Set((await pgs[victim]!.groups()).map((g) => g.labels.instance));

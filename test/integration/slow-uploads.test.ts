@@ -6,7 +6,7 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { request } from "undici";
-import type { App } from "../../src/server/app.js";
+import type { App } from "../../src/runtime/single-process.js";
 import { startDyshard } from "../support/dyshard.js";
 import { pushgatewaysAndSpool } from "../support/spool-fixture.js";
 import { waitFor } from "../support/ports.js";
@@ -27,7 +27,7 @@ function spooled(dir: string): string[] {
 function jobsOn(app: App, upstream: string, prefix: string, n: number): string[] {
   const out: string[] = [];
   for (let i = 0; out.length < n && i < 100_000; i++)
-    if (app.cluster.owner(`{job="${prefix}${i}"}`)?.url === upstream) out.push(`${prefix}${i}`);
+    if (app.membership.owner(`{job="${prefix}${i}"}`)?.url === upstream) out.push(`${prefix}${i}`);
   return out;
 }
 
@@ -88,7 +88,7 @@ describe("large and slow push bodies", () => {
       { retryBody: "64KiB", maxSpool: "300KiB", spoolDir: fixture.spoolDir },
     );
     try {
-      const owner = (job: string) => fixture.pgs.find((p) => p.url === app.cluster.owner(`{job="${job}"}`)?.url)!;
+      const owner = (job: string) => fixture.pgs.find((p) => p.url === app.membership.owner(`{job="${job}"}`)?.url)!;
       // A slow 256 KiB push: its body is on disk while it trickles in.
       const { body, series } = exposition("spooled_metric", 256 * 1024);
       const slow = await RawUpload.open(app.url, "/metrics/job/spooled", body.length);

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { routingKey } from "../../src/pushgateway/grouping-key.js";
-import { loadHash64 } from "../../src/ring/hash.js";
-import { Ring } from "../../src/ring/ring.js";
+import { loadHash64 } from "../../src/routing/hash.js";
+import { Ring } from "../../src/routing/ring.js";
 import { spawnDyshard, startDyshard } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
 import { push } from "../support/push.js";
@@ -40,7 +40,7 @@ const FLAGS = {
 
 async function inProcess(urls: string[]): Promise<Front> {
   const app = await startDyshard(urls, FLAGS);
-  return { url: app.url, healthy: async (slot) => app.cluster.members[slot]!.healthy, stop: () => app.stop() };
+  return { url: app.url, healthy: async (slot) => app.membership.members[slot]!.healthy, stop: () => app.stop() };
 }
 
 /** `--workers 2`: the ledger lives in the primary, the pushes pass through the workers. */

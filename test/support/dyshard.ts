@@ -3,11 +3,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Writable } from "node:stream";
 import { loadConfig } from "../../src/config/load.js";
-import { createLogger } from "../../src/log.js";
-import { startApp, type App } from "../../src/server/app.js";
+import { createLogger } from "../../src/core/logger.js";
+import { startApp, type App } from "../../src/runtime/single-process.js";
 import { freePort, waitFor } from "./ports.js";
 
-export const CLI = fileURLToPath(new URL("../../src/cli.js", import.meta.url));
+export const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
 /** Starts dyshard in this process on a free port; `flags` as the CLI takes them (camelCase keys). */
 export async function startDyshard(upstreams: string[], flags: Record<string, unknown> = {}): Promise<App & { logs: string[] }> {
@@ -32,7 +32,7 @@ export interface DyshardProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `node dist/src/cli.js serve ...` on a free port and waits until it answers. */
+/** Starts `node dist/src/cli/main.js serve ...` on a free port and waits until it answers. */
 export async function spawnDyshard(args: string[], env: NodeJS.ProcessEnv = {}): Promise<DyshardProcess> {
   const port = await freePort();
   const proc = spawn(process.execPath, [CLI, "serve", "--listen", `127.0.0.1:${port}`, ...args], {

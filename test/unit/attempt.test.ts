@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { classifyAttempt, type AttemptContext } from "../../src/proxy/attempt.js";
 import { BodyTimeoutError, BodyTooLargeError } from "../../src/proxy/body.js";
-import { Codes } from "../../src/errors.js";
+import { Codes } from "../../src/core/errors.js";
 
 const ctx = (over: Partial<AttemptContext> = {}): AttemptContext => ({ clientGone: false, streamed: false, ownersLeft: 2, ...over });
 const failed = (code: string) => ({ relayed: false as const, error: Object.assign(new Error(code), { code }) });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { membersFromHealth, type HealthEntry } from "../../src/discovery/consul-catalog.js";
-import { selfRegistration, upstreamRegistration } from "../../src/discovery/consul-registrar.js";
+import { membersFromHealth, type HealthEntry } from "../../src/discovery/consul/consul-catalog.js";
+import { selfRegistration, upstreamRegistration } from "../../src/discovery/consul/consul-registrar.js";
 
 const entry = (
   id: string,
@@ -31,7 +31,7 @@ describe("membersFromHealth", () => {
     ]);
     assert.deepEqual(warnings, []);
     assert.deepEqual(
-      members.map((m) => [m.slot, m.url, m.discovered]),
+      members.map((m) => [m.slot, m.url, m.discoveryHealthy]),
       [
         [0, "http://127.0.0.1:1", true],
         [1, "http://127.0.0.1:2", false],
@@ -79,7 +79,7 @@ describe("membersFromHealth", () => {
       entry("a", 1, { slot: "0", node: "n2", status: ["critical"] }),
     ]);
     assert.equal(members.length, 1);
-    assert.equal(members[0]!.discovered, false);
+    assert.equal(members[0]!.discoveryHealthy, false);
   });
 
   it("gives an empty membership for an unknown service", () => {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { describe, it } from "node:test";
 import { request } from "undici";
-import { errorText } from "../../src/errors.js";
+import { errorText } from "../../src/core/errors.js";
 
 async function caught(p: Promise<unknown>): Promise<unknown> {
   try {

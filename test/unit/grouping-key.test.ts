@@ -11,7 +11,7 @@ import {
   type GroupingKey,
   type ParsedPush,
 } from "../../src/pushgateway/grouping-key.js";
-import { route, type Route } from "../../src/router/route.js";
+import { route, type Route } from "../../src/routing/route.js";
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64url"); // unpadded, `-` and `_`
 const b64padded = (s: string) => Buffer.from(s).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");

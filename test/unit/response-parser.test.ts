@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ResponseParseError, ResponseParser } from "../../src/proxy/http1/response-parser.js";
+import { ResponseParseError, ResponseParser } from "../../src/proxy/engines/http1/response-parser.js";
 
 interface Parsed {
   status?: number;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { loadHash64, type Hash64 } from "../../src/ring/hash.js";
-import { jumpHash } from "../../src/ring/jump.js";
-import { Ring, type SlotState } from "../../src/ring/ring.js";
+import { loadHash64, type Hash64 } from "../../src/routing/hash.js";
+import { jumpHash } from "../../src/routing/jump.js";
+import { Ring, type SlotState } from "../../src/routing/ring.js";
 
 let h64: Hash64;
 before(async () => {

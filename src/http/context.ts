@@ -1,0 +1,23 @@
+// What every step of the listener's pipeline and every endpoint may use. Types only, so that
+// http/ and endpoints/ import it without importing each other.
+import type { Config } from "../config/schema.js";
+import type { Logger } from "../core/logger.js";
+import type { RunReport } from "../handover/run-report.js";
+import type { Membership } from "../membership/membership.js";
+import type { Metrics } from "../metrics/catalogue.js";
+import type { Forwarder } from "../proxy/forwarder.js";
+
+/** What only the control plane can answer: in this process, or with --workers in the primary. */
+export interface ControlHandlers {
+  rebalance(dryRun: boolean): Promise<RunReport>;
+  metrics(): Promise<{ contentType: string; text: string }>;
+}
+
+export interface RequestContext {
+  config: Config;
+  membership: Membership;
+  metrics: Metrics;
+  forwarder: Forwarder;
+  control: ControlHandlers;
+  log: Logger;
+}

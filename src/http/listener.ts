@@ -1,0 +1,46 @@
+// The HTTP listener: the server, its limits, and the pipeline every request passes
+// (src/http/steps). A new step (auth, say) is a file in steps/, put in order in STEPS.
+import http, { type ServerResponse } from "node:http";
+import { answer } from "../proxy/forwarder.js";
+import type { RequestContext } from "./context.js";
+import { runPipeline, type Step } from "./pipeline.js";
+import { onClientError, onConnect } from "./raw-answers.js";
+import { dispatch } from "./steps/dispatch.js";
+import { oneHost } from "./steps/one-host.js";
+import { requestTarget } from "./steps/request-target.js";
+
+export const STEPS: readonly Step[] = [requestTarget, oneHost, dispatch];
+
+export function createListener(ctx: RequestContext): http.Server {
+  const { limits } = ctx.config;
+  const server = http.createServer(
+    {
+      headersTimeout: limits.clientHeaderTimeoutMs,
+      requestTimeout: 0, // large pushes may take long; --client-body-timeout ends a stalled body instead
+      keepAliveTimeout: limits.clientIdleTimeoutMs,
+      // Node looks for expired header timeouts only this often (30 s by default): the flag's value
+      // must hold within a fraction of itself.
+      connectionsCheckingInterval: checkingInterval(limits.clientHeaderTimeoutMs),
+      maxHeaderSize: limits.maxHeaderBytes,
+    },
+    (req, res) => {
+      try {
+        runPipeline(STEPS, ctx, req, res)?.catch((err: unknown) => failed(ctx, res, err));
+      } catch (err) {
+        failed(ctx, res, err);
+      }
+    },
+  );
+  server.on("clientError", onClientError);
+  server.on("connect", onConnect);
+  return server;
+}
+
+export function checkingInterval(headerTimeoutMs: number): number {
+  return Math.min(1000, Math.max(50, Math.floor(headerTimeoutMs / 4)));
+}
+
+function failed(ctx: RequestContext, res: ServerResponse, err: unknown): void {
+  ctx.log.error({ err }, "request failed");
+  answer(res, 500, "internal error in dyshard");
+}

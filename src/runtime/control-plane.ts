@@ -1,0 +1,75 @@
+// The control plane: health checks, discovery and the handover, deciding for the data plane of
+// this process or, with --workers, of every worker (src/runtime/workers/primary.ts).
+import type { Registry } from "prom-client";
+import type { Config } from "../config/schema.js";
+import type { Logger } from "../core/logger.js";
+import type { DiscoveryProvider } from "../discovery/provider.js";
+import { handoverFromConfig } from "../handover/from-config.js";
+import type { MoveGate } from "../handover/gate.js";
+import type { Handover } from "../handover/handover.js";
+import { PushLedger } from "../handover/push-ledger.js";
+import { HealthChecker } from "../health/health-checker.js";
+import { Membership } from "../membership/membership.js";
+import { loadHash64 } from "../routing/hash.js";
+
+export interface ControlPlane {
+  handover: Handover;
+  stop(): Promise<void>;
+}
+
+export function checkUpstreams(config: Config, discovery: DiscoveryProvider): void {
+  if (discovery.requiresUpstreams && config.upstreams.filter((u) => !u.retired).length === 0) {
+    throw new Error("no upstreams configured: give at least one --upstream URL (or upstreams: in the config file)");
+  }
+}
+
+/** A membership as the discovery source starts it (with Consul: empty until the catalog answers). */
+export async function newMembership(discovery: DiscoveryProvider): Promise<Membership> {
+  return new Membership(discovery.initialMembers(), await loadHash64());
+}
+
+/** The pushes a dyshard could not acknowledge, as the handover consults them. */
+export function newLedger(config: Config): PushLedger {
+  return new PushLedger({ keepMs: config.handover.recentWindowMs, maxGroups: 100_000 });
+}
+
+export interface ControlDeps {
+  config: Config;
+  membership: Membership;
+  registry: Registry;
+  log: Logger;
+  /** The port pushes are served on (registered in Consul). */
+  boundPort: number;
+  /** Holds pushes of the groups being moved. */
+  gate: MoveGate;
+  ledger: PushLedger;
+  discovery: DiscoveryProvider;
+}
+
+export async function startControl(deps: ControlDeps): Promise<ControlPlane> {
+  const { config, membership, registry, log, discovery } = deps;
+  const checker = new HealthChecker(membership, config.health);
+  const lock = await discovery.handoverLock("dyshard handover", log);
+  const handover = handoverFromConfig(config, membership, registry, log, {
+    gate: deps.gate,
+    ledger: deps.ledger,
+    ...(lock ? { lock } : {}),
+  });
+  membership.on("change", ({ member, healthy, reason }) => {
+    log.warn(
+      { upstream: member.url, slot: member.slot, healthy, reason, healthy_members: membership.healthyCount() },
+      healthy ? "upstream up" : "upstream down",
+    );
+  });
+  await discovery.watch(membership, registry, log, deps.boundPort);
+  checker.start();
+  handover.start();
+  return {
+    handover,
+    async stop() {
+      checker.stop();
+      await handover.stop();
+      await discovery.stop();
+    },
+  };
+}
