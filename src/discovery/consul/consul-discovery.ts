@@ -1,11 +1,10 @@
 // Follows the Pushgateways' health in Consul with blocking queries (node-consul's watch) and
 // hands each answer to the Membership at once. When Consul is unreachable or answers errors the ring
 // keeps the last known membership while the watch retries with backoff.
-import type { Counter } from "prom-client";
-import { discoveryMetrics } from "../../metrics/catalogue.js";
 import type { Logger } from "pino";
+import type { Counter, Registry } from "prom-client";
 import type { Membership } from "../../membership/membership.js";
-import type { Registry } from "prom-client";
+import { discoveryMetrics } from "../../metrics/catalogue.js";
 import type { ConsulClient } from "./consul-client.js";
 import { membersFromHealth, type HealthEntry } from "./consul-catalog.js";
 
