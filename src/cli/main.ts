@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // dyshard's command line: one file per command beside this one.
 import { Command } from "commander";
+import { hashmodCommand } from "./hashmod.js";
 import { rebalanceCommand } from "./rebalance.js";
 import { routeCommand } from "./route.js";
 import { serveCommand } from "./serve.js";
@@ -13,5 +14,6 @@ const program = new Command("dyshard")
 serveCommand(program);
 routeCommand(program);
 rebalanceCommand(program);
+hashmodCommand(program);
 
 await program.parseAsync(process.argv);

@@ -237,6 +237,19 @@ export const SETTINGS: Setting[] = [
     description: "worker processes serving pushes, all on one ring (default 1)",
   },
   {
+    path: "prometheus",
+    flag: "--prometheus <name=url>",
+    env: "DYSHARD_PROMETHEUS",
+    description: "a Prometheus server to allocate Pushgateways to, served at /-/dyshard/sd?prometheus=NAME (repeatable; keep the order)",
+    list: true,
+  },
+  {
+    path: "scrape_replicas",
+    flag: "--scrape-replicas <n>",
+    env: "DYSHARD_SCRAPE_REPLICAS",
+    description: "Prometheus servers each Pushgateway is allocated to (default 1)",
+  },
+  {
     path: "log_level",
     flag: "--log-level <level>",
     env: "DYSHARD_LOG_LEVEL",
@@ -330,6 +343,8 @@ export function loadConfig({ file, env = {}, flags = {} }: LoadOptions): Config 
         advertise: c.discovery.consul.advertise,
       },
     },
+    prometheus: c.prometheus.map((p, slot) => ({ ...p, slot })),
+    scrapeReplicas: c.scrape_replicas,
     workers: c.workers,
     logLevel: c.log_level,
   };

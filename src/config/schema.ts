@@ -47,6 +47,28 @@ const upstream = z.union([
   z.object({ url: upstreamUrl, slot: z.coerce.number().int().min(0).max(4095).optional(), retired: z.boolean().default(false) }).strict(),
 ]);
 
+const PROMETHEUS_NAME = /^[A-Za-z0-9_.-]+$/;
+
+/** A Prometheus server dyshard allocates Pushgateways to: `NAME=URL` or `{name, url}`. */
+const prometheus = z
+  .union([
+    z.string().transform((v, ctx) => {
+      const eq = v.indexOf("=");
+      if (eq < 1) {
+        ctx.addIssue({ code: "custom", message: `expected NAME=URL such as prom-a=http://127.0.0.1:9090, got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return { name: v.slice(0, eq), url: v.slice(eq + 1) };
+    }),
+    z.object({ name: z.string(), url: z.string() }).strict(),
+  ])
+  .pipe(
+    z.object({
+      name: z.string().regex(PROMETHEUS_NAME, "a Prometheus server's name takes letters, digits, '_', '.' and '-'"),
+      url: upstreamUrl,
+    }),
+  );
+
 const listen = z.string().transform((v, ctx) => {
   const m = v.match(/^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/);
   const port = m ? Number(m[3]) : NaN;
@@ -134,6 +156,18 @@ export const fileSchema = z
       .object({ type: z.enum(["static", "consul"]).default("static"), consul: consul.default({}) })
       .strict()
       .default({}),
+    prometheus: z
+      .array(prometheus)
+      .default([])
+      .superRefine((servers, ctx) => {
+        const seen = new Set<string>();
+        for (const { name } of servers) {
+          if (seen.has(name))
+            ctx.addIssue({ code: "custom", message: `the Prometheus server name ${JSON.stringify(name)} is given twice` });
+          seen.add(name);
+        }
+      }),
+    scrape_replicas: count(1),
     workers: z.coerce.number().int().min(1).max(64).default(1),
     log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
@@ -198,6 +232,10 @@ export interface Config {
       advertise: string;
     };
   };
+  /** The Prometheus servers Pushgateways are allocated to (slot = position), none by default. */
+  prometheus: { name: string; url: string; slot: number }[];
+  /** Prometheus servers each Pushgateway is allocated to. */
+  scrapeReplicas: number;
   /** Processes serving pushes (node:cluster); 1 = a single process doing everything. */
   workers: number;
   logLevel: string;

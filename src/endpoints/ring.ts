@@ -8,8 +8,9 @@ export const ring: Endpoint = {
   path: "/-/dyshard/ring",
   methods: GET_METHODS,
   refused: GET_REFUSED,
-  serve(ctx, _target, res) {
-    json(res, 200, ringView(ctx));
+  async serve(ctx, _target, res) {
+    const scrape = await ctx.control.scrape().catch(() => undefined); // still starting: the ring alone
+    json(res, 200, { ...ringView(ctx), ...(scrape ? { prometheus: scrape } : {}) });
   },
 };
 

@@ -9,8 +9,9 @@ import { metrics } from "./metrics.js";
 import { ready } from "./ready.js";
 import { rebalance } from "./rebalance.js";
 import { ring } from "./ring.js";
+import { sd } from "./sd.js";
 
-export const ENDPOINTS: readonly Endpoint[] = [metrics, healthy, ready, ring, rebalance];
+export const ENDPOINTS: readonly Endpoint[] = [metrics, healthy, ready, ring, rebalance, sd];
 
 const byPath = new Map(ENDPOINTS.map((e) => [e.path, e]));
 

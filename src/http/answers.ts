@@ -16,6 +16,6 @@ export function badRequest(res: ServerResponse): void {
   res.writeHead(400, { "content-type": TEXT, connection: "close" }).end("400 Bad Request");
 }
 
-export function notFound(res: ServerResponse): void {
-  text(res, 404, "404 page not found\n");
+export function notFound(res: ServerResponse, body = "404 page not found\n"): void {
+  text(res, 404, body);
 }

@@ -5,12 +5,15 @@ import type { Logger } from "../core/logger.js";
 import type { RunReport } from "../handover/run-report.js";
 import type { Membership } from "../membership/membership.js";
 import type { Metrics } from "../metrics/catalogue.js";
+import type { ScrapeView } from "../prometheus/scrape-view.js";
 import type { Forwarder } from "../proxy/forwarder.js";
 
 /** What only the control plane can answer: in this process, or with --workers in the primary. */
 export interface ControlHandlers {
   rebalance(dryRun: boolean): Promise<RunReport>;
   metrics(): Promise<{ contentType: string; text: string }>;
+  /** The Prometheus servers and their Pushgateways; undefined without --prometheus. */
+  scrape(): Promise<ScrapeView | undefined>;
 }
 
 export interface RequestContext {

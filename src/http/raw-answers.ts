@@ -6,7 +6,16 @@ import type { IncomingMessage } from "node:http";
 import { route } from "../routing/route.js";
 
 /** The Pushgateway's GET-only endpoints: another method there is its router's 405, not a 404. */
-const GET_PATHS = new Set(["/", "/metrics", "/-/healthy", "/-/ready", "/api/v1/status", "/api/v1/metrics", "/-/dyshard/ring"]);
+const GET_PATHS = new Set([
+  "/",
+  "/metrics",
+  "/-/healthy",
+  "/-/ready",
+  "/api/v1/status",
+  "/api/v1/metrics",
+  "/-/dyshard/ring",
+  "/-/dyshard/sd",
+]);
 export const GET_ALLOW = "GET, OPTIONS";
 
 export function isGetOnlyPath(path: string): boolean {

@@ -39,7 +39,33 @@ export class Ring {
       const slot = jump(HALVES[HIGH] as number, HALVES[LOW] as number, n);
       if (this.slots[slot] === "healthy") return slot;
     }
-    const h = this.hash(key, FALLBACK_SEED);
-    return this.healthySlots[Number(h % BigInt(this.healthySlots.length))];
+    return this.healthySlots[this.fallbackIndex(key)];
+  }
+
+  /**
+   * Up to `n` distinct healthy slots for `key`, in the order of its re-jump sequence: the first is
+   * `owner(key)`, and when it fails the next one becomes the owner. Fewer when fewer are healthy.
+   */
+  owners(key: string, n: number): number[] {
+    const want = Math.min(n, this.healthySlots.length);
+    const out: number[] = [];
+    if (want === 0) return out;
+    const slotCount = this.slots.length;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS && out.length < want; attempt++) {
+      HASH[0] = this.hash(key, SEEDS[attempt]);
+      const slot = jump(HALVES[HIGH] as number, HALVES[LOW] as number, slotCount);
+      if (this.slots[slot] === "healthy" && !out.includes(slot)) out.push(slot);
+    }
+    // The sequence did not find enough: the rest in owner()'s fallback order.
+    const start = out.length === 0 ? this.fallbackIndex(key) : 0;
+    for (let i = 0; out.length < want; i++) {
+      const slot = this.healthySlots[(start + i) % this.healthySlots.length] as number;
+      if (!out.includes(slot)) out.push(slot);
+    }
+    return out;
+  }
+
+  private fallbackIndex(key: string): number {
+    return Number(this.hash(key, FALLBACK_SEED) % BigInt(this.healthySlots.length));
   }
 }

@@ -10,10 +10,15 @@ import type { Handover } from "../handover/handover.js";
 import { PushLedger } from "../handover/push-ledger.js";
 import { HealthChecker } from "../health/health-checker.js";
 import { Membership } from "../membership/membership.js";
+import { scrapeMetrics } from "../metrics/catalogue.js";
+import { PrometheusServers } from "../prometheus/prometheus-servers.js";
+import type { ScrapeView } from "../prometheus/scrape-view.js";
 import { loadHash64 } from "../routing/hash.js";
 
 export interface ControlPlane {
   handover: Handover;
+  /** The Prometheus servers and their Pushgateways; undefined without --prometheus. */
+  scrape(): ScrapeView | undefined;
   stop(): Promise<void>;
 }
 
@@ -61,15 +66,31 @@ export async function startControl(deps: ControlDeps): Promise<ControlPlane> {
       healthy ? "upstream up" : "upstream down",
     );
   });
+  const prometheus = await prometheusServers(deps);
   await discovery.watch(membership, registry, log, deps.boundPort);
   checker.start();
   handover.start();
+  prometheus?.start();
   return {
     handover,
+    scrape: () => prometheus?.view(),
     async stop() {
       checker.stop();
+      prometheus?.stop();
       await handover.stop();
       await discovery.stop();
     },
   };
+}
+
+/** With --prometheus: the servers, checked and logged as the Pushgateways are, and their metrics. */
+async function prometheusServers({ config, membership, registry, log }: ControlDeps): Promise<PrometheusServers | undefined> {
+  if (config.prometheus.length === 0) return undefined;
+  const prometheus = new PrometheusServers(config, membership, await loadHash64());
+  prometheus.servers.on("change", ({ member, healthy, reason }) => {
+    const name = config.prometheus.find((p) => p.slot === member.slot)?.name;
+    log.warn({ prometheus: name, url: member.url, healthy, reason }, healthy ? "Prometheus server up" : "Prometheus server down");
+  });
+  scrapeMetrics(registry, () => prometheus.view());
+  return prometheus;
 }

@@ -36,6 +36,7 @@ export async function startApp(config: Config, log: Logger = createLogger(config
   // The handover exists before the listener (pushes call into it), but starts once the port is known.
   let control: ControlPlane | undefined;
   const hooks: PushHooks = { gate, outcomes: ledger, afterPush: (key, method, target) => control?.handover.afterPush(key, method, target) };
+  const starting = () => new UnavailableError("dyshard is still starting; try again in a moment");
   const data = await startDataPlane({
     config,
     membership,
@@ -43,11 +44,9 @@ export async function startApp(config: Config, log: Logger = createLogger(config
     log,
     hooks,
     control: {
-      rebalance: (dryRun) =>
-        control
-          ? control.handover.run({ dryRun })
-          : Promise.reject(new UnavailableError("dyshard is still starting; try again in a moment")),
+      rebalance: (dryRun) => (control ? control.handover.run({ dryRun }) : Promise.reject(starting())),
       metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
+      scrape: () => (control ? Promise.resolve(control.scrape()) : Promise.reject(starting())),
     },
   });
   control = await startControl({ config, membership, registry: metrics.registry, log, boundPort: data.port, gate, ledger, discovery });

@@ -33,8 +33,8 @@ export interface DyshardProcess {
 }
 
 /** Starts `node dist/src/cli/main.js serve ...` on a free port and waits until it answers. */
-export async function spawnDyshard(args: string[], env: NodeJS.ProcessEnv = {}): Promise<DyshardProcess> {
-  const port = await freePort();
+export async function spawnDyshard(args: string[], env: NodeJS.ProcessEnv = {}, listenPort?: number): Promise<DyshardProcess> {
+  const port = listenPort ?? (await freePort());
   const proc = spawn(process.execPath, [CLI, "serve", "--listen", `127.0.0.1:${port}`, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -97,3 +97,27 @@ describe("Ring", () => {
     for (const k of ks.slice(0, 2000)) assert.equal(ring.owner(k), 40);
   });
 });
+
+describe("Ring.owners", () => {
+  it("starts with owner(key); when the owner fails, the new owner is the old first standby (property over 2,000 keys)", () => {
+    const slots: SlotState[] = ["healthy", "healthy", "healthy", "healthy", "healthy"];
+    const ring = new Ring(slots, h64);
+    for (let i = 0; i < 2000; i++) {
+      const key = `{instance="i${i}",job="j"}`;
+      const owners = ring.owners(key, 3);
+      assert.equal(owners.length, 3);
+      assert.equal(new Set(owners).size, 3);
+      assert.equal(owners[0], ring.owner(key));
+      const failed = slots.map((s, slot) => (slot === owners[0] ? "unhealthy" : s));
+      const after = new Ring(failed, h64);
+      assert.equal(after.owner(key), owners[1]);
+      assert.deepEqual(after.owners(key, 2), owners.slice(1, 3));
+    }
+  });
+
+  it("gives fewer when fewer are healthy, none when none is, and never a tombstone", () => {
+    const ring = new Ring(["tombstone", "healthy", "unhealthy"], h64);
+    assert.deepEqual(ring.owners("k", 3), [1]);
+    assert.deepEqual(new Ring(["unhealthy", "tombstone"], h64).owners("k", 2), []);
+  });
+});

@@ -72,6 +72,8 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
         );
       case "dyshard:metrics":
         return void answer(w, msg.id, async () => (await aggregator.clusterMetrics()) + (await registry.metrics()));
+      case "dyshard:scrape":
+        return void answer(w, msg.id, async () => control?.scrape() ?? null);
     }
   };
   cluster.on("message", (w: Worker, msg: unknown) => {

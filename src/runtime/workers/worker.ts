@@ -10,6 +10,7 @@ import { RecentOwners } from "../../handover/recent-owners.js";
 import type { RunReport } from "../../handover/run-report.js";
 import type { Membership, MemberSpec } from "../../membership/membership.js";
 import { dataMetrics } from "../../metrics/catalogue.js";
+import type { ScrapeView } from "../../prometheus/scrape-view.js";
 import { PushgatewayClient } from "../../pushgateway/client/pushgateway-client.js";
 import { newMembership } from "../control-plane.js";
 import { startDataPlane } from "../data-plane.js";
@@ -26,7 +27,7 @@ export async function startWorker(config: Config, log: Logger): Promise<{ stop()
   const gate = new PrimaryGate(new GroupGate(), tell);
   const outcomes = new WorkerOutcomes(tell);
   const primary = new PendingReplies();
-  const ask = <T>(what: "rebalance" | "metrics", msg: (id: number) => ToPrimary): Promise<T> =>
+  const ask = <T>(what: keyof typeof REPLY_TIMEOUT_MS, msg: (id: number) => ToPrimary): Promise<T> =>
     primary.request<T>(REPLY_TIMEOUT_MS[what], `the primary's ${what}`, (id) => tell(msg(id)));
   process.on("disconnect", () => primary.closeAll(new UnavailableError("the primary process is gone")));
 
@@ -77,6 +78,7 @@ export async function startWorker(config: Config, log: Logger): Promise<{ stop()
         contentType: metrics.registry.contentType,
         text: await ask<string>("metrics", (id) => ({ type: "dyshard:metrics", id })),
       }),
+      scrape: async () => (await ask<ScrapeView | null>("scrape", (id) => ({ type: "dyshard:scrape", id }))) ?? undefined,
     },
   });
   return {

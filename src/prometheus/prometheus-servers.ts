@@ -1,0 +1,64 @@
+// The Prometheus servers of --prometheus: a membership of their own, checked on /-/ready with the
+// same rise/fall as the Pushgateways, and the allocation of the Pushgateways over the healthy
+// ones. When none is healthy, each keeps what it had: a Pushgateway is never left unscraped by
+// every server because dyshard lost sight of them.
+import type { Config } from "../config/schema.js";
+import { HealthChecker } from "../health/health-checker.js";
+import { Membership } from "../membership/membership.js";
+import type { Hash64 } from "../routing/hash.js";
+import { allocate, type Allocation } from "./scrape-allocation.js";
+import type { ScrapeView } from "./scrape-view.js";
+
+export class PrometheusServers {
+  readonly servers: Membership;
+  private readonly replicas: number;
+  private readonly names: string[] = [];
+  private readonly checker: HealthChecker;
+  private last: Allocation = new Map();
+
+  constructor(
+    config: Pick<Config, "prometheus" | "scrapeReplicas" | "health">,
+    private readonly pushgateways: Membership,
+    hash: Hash64,
+  ) {
+    for (const p of config.prometheus) this.names[p.slot] = p.name;
+    this.servers = new Membership(
+      config.prometheus.map((p) => ({ slot: p.slot, url: p.url })),
+      hash,
+    );
+    this.replicas = config.scrapeReplicas;
+    this.checker = new HealthChecker(this.servers, config.health);
+  }
+
+  start(): void {
+    this.checker.start();
+  }
+
+  stop(): void {
+    this.checker.stop();
+  }
+
+  /** The allocation now (the last one made while a server was healthy, when none is). */
+  allocation(): Allocation {
+    const ring = this.servers.ring;
+    if (ring.healthySlots.length === 0) return this.last;
+    const upstreams = this.pushgateways.active().map((m) => m.url);
+    return (this.last = allocate(upstreams, ring, this.replicas));
+  }
+
+  view(): ScrapeView {
+    const allocation = this.allocation();
+    return {
+      replicas: this.replicas,
+      servers: this.servers.active().map((m) => ({
+        name: this.names[m.slot] as string,
+        url: m.url,
+        slot: m.slot,
+        healthy: m.healthy,
+        since: new Date(m.since).toISOString(),
+        reason: m.reason,
+        targets: allocation.get(m.slot) ?? [],
+      })),
+    };
+  }
+}
