@@ -1,7 +1,7 @@
 // The Prometheus servers of --prometheus: a membership of their own, checked on /-/ready with the
 // same rise/fall as the Pushgateways, and the allocation of the Pushgateways over the healthy
-// ones. When none is healthy, each keeps what it had: a Pushgateway is never left unscraped by
-// every server because dyshard lost sight of them.
+// ones, made again whenever either ring changes. When none is healthy, each keeps what it had: a
+// Pushgateway is never left unscraped by every server because dyshard lost sight of them.
 import type { Config } from "../config/schema.js";
 import { HealthChecker } from "../health/health-checker.js";
 import { Membership } from "../membership/membership.js";
@@ -14,7 +14,7 @@ export class PrometheusServers {
   private readonly replicas: number;
   private readonly names: string[] = [];
   private readonly checker: HealthChecker;
-  private last: Allocation = new Map();
+  private current: Allocation;
 
   constructor(
     config: Pick<Config, "prometheus" | "scrapeReplicas" | "health">,
@@ -22,12 +22,16 @@ export class PrometheusServers {
     hash: Hash64,
   ) {
     for (const p of config.prometheus) this.names[p.slot] = p.name;
+    // Every server is taken as healthy until its checks say otherwise, as the Pushgateways are.
     this.servers = new Membership(
       config.prometheus.map((p) => ({ slot: p.slot, url: p.url })),
       hash,
     );
     this.replicas = config.scrapeReplicas;
     this.checker = new HealthChecker(this.servers, config.health);
+    this.current = this.allocate();
+    this.servers.on("ring", () => this.reallocate());
+    pushgateways.on("ring", () => this.reallocate());
   }
 
   start(): void {
@@ -38,16 +42,7 @@ export class PrometheusServers {
     this.checker.stop();
   }
 
-  /** The allocation now (the last one made while a server was healthy, when none is). */
-  allocation(): Allocation {
-    const ring = this.servers.ring;
-    if (ring.healthySlots.length === 0) return this.last;
-    const upstreams = this.pushgateways.active().map((m) => m.url);
-    return (this.last = allocate(upstreams, ring, this.replicas));
-  }
-
   view(): ScrapeView {
-    const allocation = this.allocation();
     return {
       replicas: this.replicas,
       servers: this.servers.active().map((m) => ({
@@ -57,8 +52,20 @@ export class PrometheusServers {
         healthy: m.healthy,
         since: new Date(m.since).toISOString(),
         reason: m.reason,
-        targets: allocation.get(m.slot) ?? [],
+        targets: this.current.get(m.slot) ?? [],
       })),
     };
+  }
+
+  private reallocate(): void {
+    if (this.servers.ring.healthySlots.length > 0) this.current = this.allocate();
+  }
+
+  private allocate(): Allocation {
+    return allocate(
+      this.pushgateways.active().map((m) => m.url),
+      this.servers.ring,
+      this.replicas,
+    );
   }
 }

@@ -134,3 +134,28 @@ describe("dyshard serve", () => {
     });
   }
 });
+
+describe("dyshard hashmod", () => {
+  it("prints the value Prometheus's hashmod gives (docs/facts/prometheus.md vectors), values joined by the separator", () => {
+    const cases: [string[], string][] = [
+      [["--modulus", "3", "10.0.0.2:9091"], "1"],
+      [["--modulus", "1000", "baz"], "976"],
+      [["--modulus", "7", "a", "b"], "2"],
+      [["--modulus", "1000", "--separator", "\n", "foo", "bar"], "734"],
+    ];
+    for (const [args, expected] of cases) {
+      const r = dyshard(["hashmod", ...args]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, `${expected}\n`, args.join(" "));
+    }
+  });
+
+  it("refuses a modulus Prometheus refuses, and a call without values, with exit 2 and the reason", () => {
+    const zero = dyshard(["hashmod", "--modulus", "0", "x"]);
+    assert.equal(zero.status, 2);
+    assert.match(zero.stderr, /--modulus must be a positive integer, not "0"/);
+    const none = dyshard(["hashmod", "--modulus", "3"]);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /missing required argument/);
+  });
+});

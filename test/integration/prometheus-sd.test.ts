@@ -166,6 +166,20 @@ describe("scrape allocation over real Prometheus servers (--prometheus)", () => 
     );
     const [a, b] = await active();
     process.stdout.write(`# allocation: prom-a scrapes ${a!.length}, prom-b ${b!.length} of 3 Pushgateways\n`);
+    const unknown = await sd(base, "?prometheus=nope");
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.text, /no Prometheus server named "nope"; known: prom-a, prom-b/);
+    // A second dyshard with the same config allocates alike.
+    const twin = await startDyshard(
+      pgs.map((p) => p.url),
+      { prometheus: names.map((n, i) => `${n}=${proms[i]!.url}`) },
+    );
+    try {
+      for (const n of names)
+        assert.deepEqual((await sd(twin.url, `?prometheus=${n}`)).groups, (await sd(base, `?prometheus=${n}`)).groups, n);
+    } finally {
+      await twin.stop();
+    }
 
     const aTargets = a!;
     await proms[0]!.stop();
