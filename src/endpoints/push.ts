@@ -20,7 +20,10 @@ export function servePush(ctx: RequestContext, req: IncomingMessage, res: Server
   return undefined;
 }
 
-/** Redirect mode: 307 to the owner, with the raw target untouched (docs/facts/pushgateway.md, "Push paths": re-encoding a decoded path would corrupt `%3F` and `#`). */
+/**
+ * Redirect mode: 307 to the owner, with the raw target untouched (docs/facts/pushgateway.md,
+ * "Push paths": re-encoding a decoded path would corrupt `%3F` and `#`).
+ */
 function redirect({ membership }: RequestContext, target: string, res: ServerResponse, key: string): Outcome {
   const owner = membership.owner(key);
   if (owner === undefined) return answer(res, 503, noHealthyUpstream(membership));
