@@ -105,13 +105,38 @@ describe("/-/dyshard/sd", () => {
       pgs.map((p) => p.url),
       { discovery: "consul", consulAddress: consul.url, consulWait: "2s", consulRegister: true, consulCheckInterval: "1s" },
     );
-    const workers = await spawnDyshard(["--workers", "2", ...pgs.flatMap((p) => ["--upstream", p.url])]);
+    // Two Prometheus servers nobody listens on: both go down, and each keeps the Pushgateways it had.
+    const nobody = [await freePort(), await freePort()];
+    const workers = await spawnDyshard([
+      "--workers",
+      "2",
+      ...pgs.flatMap((p) => ["--upstream", p.url]),
+      ...["a", "b"].flatMap((n, i) => ["--prometheus", `${n}=http://127.0.0.1:${nobody[i]}`]),
+    ]);
     try {
       await waitFor("Consul members", async () => viaConsul.membership.healthyCount() === 3, 10_000);
       assert.deepEqual(addresses((await sd(viaConsul.url)).groups).sort(), pgs.map((p) => hostPort(p.url)).sort());
       const answers = await Promise.all(Array.from({ length: 6 }, () => sd(workers.url, "?shard=0&of=2")));
       for (const a of answers) assert.deepEqual(a.groups, answers[0]!.groups);
       assert.deepEqual(addresses(answers[0]!.groups), addresses((await sd(app.url, "?shard=0&of=2")).groups));
+      // ?prometheus=NAME through a worker: asked of the primary over IPC.
+      const ring = async () =>
+        (await (await fetch(`${workers.url}/-/dyshard/ring`)).json()) as { prometheus?: { servers: { healthy: boolean }[] } };
+      await waitFor(
+        "both Prometheus servers down",
+        async () => (await ring()).prometheus?.servers.every((s) => !s.healthy) === true,
+        15_000,
+        200,
+      );
+      const [a, b] = await Promise.all([sd(workers.url, "?prometheus=a"), sd(workers.url, "?prometheus=b")]);
+      assert.deepEqual(
+        [...addresses(a.groups), ...addresses(b.groups)].sort(),
+        pgs.map((p) => hostPort(p.url)).sort(),
+        "each Pushgateway listed by one",
+      );
+      const unknown = await sd(workers.url, "?prometheus=c");
+      assert.equal(unknown.status, 404);
+      assert.match(unknown.text, /known: a, b/);
     } finally {
       await Promise.all([viaConsul.stop(), workers.stop()]);
       await consul.stop();
