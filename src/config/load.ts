@@ -237,6 +237,12 @@ export const SETTINGS: Setting[] = [
     description: "worker processes serving pushes, all on one ring (default 1)",
   },
   {
+    path: "replicas",
+    flag: "--replicas <n>",
+    env: "DYSHARD_REPLICAS",
+    description: "copies of every group: the primary on its owner and n-1 standby copies that the handover promotes (default 1: none)",
+  },
+  {
     path: "prometheus",
     flag: "--prometheus <name=url>",
     env: "DYSHARD_PROMETHEUS",
@@ -299,6 +305,10 @@ export function loadConfig({ file, env = {}, flags = {} }: LoadOptions): Config 
     throw new ConfigError(`invalid ${key}${where}: ${issue?.message ?? "invalid value"}`);
   }
   const c = parsed.data;
+  if (c.replicas > 1)
+    throw new ConfigError(
+      `invalid replicas (--replicas, DYSHARD_REPLICAS): standby copies are being built and not usable yet; use 1 (got ${c.replicas})`,
+    );
   return {
     listen: c.listen,
     mode: c.mode,
@@ -343,6 +353,7 @@ export function loadConfig({ file, env = {}, flags = {} }: LoadOptions): Config 
         advertise: c.discovery.consul.advertise,
       },
     },
+    replicas: c.replicas,
     prometheus: c.prometheus.map((p, slot) => ({ ...p, slot })),
     scrapeReplicas: c.scrape_replicas,
     workers: c.workers,

@@ -156,6 +156,7 @@ export const fileSchema = z
       .object({ type: z.enum(["static", "consul"]).default("static"), consul: consul.default({}) })
       .strict()
       .default({}),
+    replicas: z.coerce.number().int().min(1).max(8).default(1),
     prometheus: z
       .array(prometheus)
       .default([])
@@ -232,6 +233,8 @@ export interface Config {
       advertise: string;
     };
   };
+  /** Copies of every group: its primary on the owner and replicas − 1 standby copies (1: none). */
+  replicas: number;
   /** The Prometheus servers Pushgateways are allocated to (slot = position), none by default. */
   prometheus: { name: string; url: string; slot: number }[];
   /** Prometheus servers each Pushgateway is allocated to. */

@@ -124,3 +124,11 @@ describe("loadConfig", () => {
     assert.throws(() => loadConfig({ file: file("upstreams:\n  - url: http://a:1\n    slot: 1\n  - url: http://b:2\n") }), /slot 1/);
   });
 });
+
+it("refuses --replicas above 1 while standby copies are not built, saying so", () => {
+  assert.throws(
+    () => loadConfig({ flags: { upstream: ["http://pg:9091"], replicas: "2" } }),
+    /standby copies are being built and not usable yet/,
+  );
+  assert.equal(loadConfig({ flags: { upstream: ["http://pg:9091"] } }).replicas, 1);
+});
