@@ -9,7 +9,8 @@ export const ring: Endpoint = {
   methods: GET_METHODS,
   refused: GET_REFUSED,
   async serve(ctx, _target, res) {
-    const scrape = await ctx.control.scrape().catch(() => undefined); // still starting: the ring alone
+    // Only with --prometheus is there more to show (with --workers, asked of the primary); still starting: the ring alone.
+    const scrape = ctx.config.prometheus.length > 0 ? await ctx.control.scrape().catch(() => undefined) : undefined;
     json(res, 200, { ...ringView(ctx), ...(scrape ? { prometheus: scrape } : {}) });
   },
 };
