@@ -84,7 +84,7 @@ function pushgatewayJob(o: ScrapeConfigOptions): Job {
     o.sd === "consul"
       ? consulJob(PUSHGATEWAY_JOB, o.consul, o.consul.service, o.consul.tag)
       : { body: { job_name: PUSHGATEWAY_JOB }, notes: {}, rules: [] };
-  job.why = " The Pushgateways behind dyshard, each scraped as itself (dyshard only routes pushes; it serves no pushed metrics).";
+  job.why = " The Pushgateways behind dyshard, each scraped directly: dyshard routes the pushes, and its own /metrics holds none.";
   job.body = { job_name: PUSHGATEWAY_JOB, honor_labels: true, ...job.body };
   job.notes.honor_labels = HONOR_LABELS_WHY;
   if (o.sd === "consul") job.rules.push(keepPassing(), ...dyshardUrlRules());
