@@ -2,6 +2,7 @@
 // dyshard's command line: one file per command beside this one.
 import { Command } from "commander";
 import { hashmodCommand } from "./hashmod.js";
+import { prometheusConfigCommand } from "./prometheus-config.js";
 import { rebalanceCommand } from "./rebalance.js";
 import { routeCommand } from "./route.js";
 import { serveCommand } from "./serve.js";
@@ -15,5 +16,6 @@ serveCommand(program);
 routeCommand(program);
 rebalanceCommand(program);
 hashmodCommand(program);
+prometheusConfigCommand(program);
 
 await program.parseAsync(process.argv);

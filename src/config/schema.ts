@@ -47,7 +47,7 @@ const upstream = z.union([
   z.object({ url: upstreamUrl, slot: z.coerce.number().int().min(0).max(4095).optional(), retired: z.boolean().default(false) }).strict(),
 ]);
 
-const PROMETHEUS_NAME = /^[A-Za-z0-9_.-]+$/;
+export const PROMETHEUS_NAME = /^[A-Za-z0-9_.-]+$/;
 
 /** A Prometheus server dyshard allocates Pushgateways to: `NAME=URL` or `{name, url}`. */
 const prometheus = z

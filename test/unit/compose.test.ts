@@ -1,5 +1,7 @@
 // No Docker engine runs here: check that docker-compose.yml, the Dockerfile, config.example.yaml
-// and deploy/prometheus.yml agree with each other, as `docker compose up` would need.
+// and deploy/prometheus.yml (and its Consul variant) agree with each other, as `docker compose up`
+// would need. That the deploy files are the output of `dyshard prometheus-config`, and pass
+// promtool, is test/integration/prometheus-config.test.ts's.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -19,6 +21,13 @@ interface Service {
   volumes?: string[];
   ports?: string[];
   depends_on?: string[];
+}
+interface PromJob {
+  job_name: string;
+  honor_labels?: boolean;
+  http_sd_configs?: { url: string }[];
+  static_configs?: { targets: string[] }[];
+  consul_sd_configs?: { server: string; services: string[] }[];
 }
 const compose = parse(read("docker-compose.yml")) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
 const services = compose.services;
@@ -95,20 +104,50 @@ describe("docker-compose.yml", () => {
     assert.match(dockerfile, /^CMD \["serve", "--config", "\/etc\/dyshard\/config.yaml"\]$/m);
   });
 
-  it("has Prometheus discover the Pushgateways and dyshards through Consul, honouring pushed labels", () => {
+  it("has Prometheus discover the Pushgateways through a dyshard's /-/dyshard/sd, honouring pushed labels, and scrape both dyshards", () => {
     const mount = services.prometheus!.volumes!.find((v) => v.includes("prometheus.yml"))!;
     const [src, target] = mount.split(":");
     assert.ok(services.prometheus!.command!.includes(`--config.file=${target}`));
-    const prom = parse(readFileSync(join(root, src!), "utf8")) as {
-      scrape_configs: { job_name: string; honor_labels?: boolean; consul_sd_configs?: { server: string; services: string[] }[] }[];
-    };
+    const prom = parse(readFileSync(join(root, src!), "utf8")) as { scrape_configs: PromJob[] };
+    const config = loadConfig({ file: join(root, "config.example.yaml") });
+    const pg = prom.scrape_configs.find((j) => j.job_name === "pushgateway")!;
+    assert.equal(pg.honor_labels, true);
+    const sdUrl = new URL(pg.http_sd_configs![0]!.url);
+    const dyshardNames = dyshards.map(([name]) => name);
+    assert.ok(dyshardNames.includes(sdUrl.hostname), `http_sd asks ${sdUrl.hostname}, not a dyshard service`);
+    assert.equal(Number(sdUrl.port), config.listen.port);
+    assert.equal(sdUrl.pathname, "/-/dyshard/sd");
+    const ds = prom.scrape_configs.find((j) => j.job_name === "dyshard")!;
+    assert.deepEqual(
+      ds.static_configs!.flatMap((c) => c.targets),
+      dyshardNames.map((n) => `${n}:${config.listen.port}`),
+    );
+    assert.ok(services.prometheus!.depends_on!.includes(sdUrl.hostname));
+  });
+
+  it("names the compose service prometheus as the Prometheus server of config.example.yaml", () => {
+    const config = loadConfig({ file: join(root, "config.example.yaml") });
+    assert.deepEqual(
+      config.prometheus.map((p) => [p.name, p.url]),
+      [["prometheus", "http://prometheus:9090"]],
+    );
+    assert.ok(services.prometheus);
+    assert.ok(
+      services.prometheus.ports!.some((p) => p.endsWith(":9090")),
+      "Prometheus listens on 9090 in its container",
+    );
+  });
+
+  it("keeps the Consul variant, deploy/prometheus-consul.yml (named in a comment), on the compose Consul and the config's service", () => {
+    assert.match(read("docker-compose.yml"), /^#.*deploy\/prometheus-consul\.yml/m);
+    const prom = parse(read("deploy/prometheus-consul.yml")) as { scrape_configs: PromJob[] };
     const config = loadConfig({ file: join(root, "config.example.yaml") });
     const pg = prom.scrape_configs.find((j) => j.consul_sd_configs?.some((c) => c.services.includes(config.discovery.consul.service)));
     assert.ok(pg, "a scrape job discovers the Pushgateway service");
-    assert.equal(pg!.honor_labels, true);
+    assert.equal(pg.honor_labels, true);
     const ds = prom.scrape_configs.find((j) => j.consul_sd_configs?.some((c) => c.services.includes("dyshard")));
     assert.ok(ds, "a scrape job discovers the dyshards");
-    for (const j of [pg!, ds!])
-      for (const c of j.consul_sd_configs!) assert.equal(c.server, `${new URL(config.discovery.consul.address).host}`);
+    for (const j of [pg, ds]) for (const c of j.consul_sd_configs!) assert.equal(c.server, new URL(config.discovery.consul.address).host);
+    assert.ok(services[new URL(config.discovery.consul.address).hostname]);
   });
 });
