@@ -39,11 +39,16 @@ export function prometheusConfigCommand(program: Command): void {
     )
     .action((opts: Record<string, unknown>) => {
       const config = configFrom(opts);
-      const command = ["dyshard prometheus-config", ...process.argv.slice(3).map(shellWord)].join(" ");
+      const command = ["dyshard prometheus-config", ...redacted(process.argv.slice(3)).map(shellWord)].join(" ");
       const options = scrapeConfigOptions(opts as PrometheusConfigFlags, config, command);
       if (typeof options === "string") fail(options);
       process.stdout.write(prometheusYaml(options));
     });
+}
+
+/** The arguments with secrets (the Consul token) replaced, for the file's "Made by" line. */
+export function redacted(args: string[]): string[] {
+  return args.map((arg, i) => (args[i - 1] === "--consul-token" ? "REDACTED" : arg.replace(/^(--consul-token=).*/, "$1REDACTED")));
 }
 
 /** An argument as a shell would need it written. */

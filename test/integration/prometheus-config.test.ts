@@ -214,3 +214,14 @@ describe("two Prometheus servers sharded by the generated hashmod rules", () => 
     assert.deepEqual(series[0]!.metric, { __name__: "prom_config_last_success", job, batch: "nightly" }, "the pushed labels, no instance");
   });
 });
+
+describe("prometheus-config and secrets", () => {
+  it("writes the Consul token where Prometheus needs it, never into the file's Made by line", () => {
+    for (const form of [["--consul-token", "s3cret"], ["--consul-token=s3cret"]]) {
+      const text = generate(["--sd", "consul", "--consul-address", "http://consul:8500", ...form]);
+      const made = text.match(/^# Made by: .*$/m)?.[0] ?? "";
+      assert.ok(!made.includes("s3cret") && made.includes("REDACTED"), made);
+      assert.match(text, /token: s3cret/);
+    }
+  });
+});
