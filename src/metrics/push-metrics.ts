@@ -63,6 +63,22 @@ export function dataMetrics(membership: Membership, registry = new Registry()) {
     },
   });
 
+  // --replicas: standby writes, counted only when there are any.
+  const replicaCounts: Record<string, number> = { ok: 0, failed: 0, skipped: 0 };
+  new Counter({
+    name: "dyshard_replica_writes_total",
+    help: "Standby copies written beside pushes (--replicas), by result: ok, failed (left to the sweep), skipped (body not held: left to the sweep).",
+    labelNames: ["result"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [result, n] of Object.entries(replicaCounts)) if (n > 0) this.inc({ result }, n);
+    },
+  });
+  const replicaWrites = (result: "ok" | "failed" | "skipped", n = 1) => {
+    replicaCounts[result] = (replicaCounts[result] ?? 0) + n;
+  };
+
   /** Counts one answered push and its duration. */
   const observe = (method: string, code: number, upstream: string, seconds: number) => {
     let byUpstream = counts.get(upstream);
@@ -73,7 +89,7 @@ export function dataMetrics(membership: Membership, registry = new Registry()) {
     else byUpstream.set(k, { method, code: String(code), upstream, n: 1 });
     duration.observe(seconds);
   };
-  return { registry, retries, observe };
+  return { registry, retries, observe, replicaWrites };
 }
 
 /** Interned "status method" keys for the usual answers. */

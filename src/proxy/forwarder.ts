@@ -17,6 +17,9 @@ import type { Spool } from "./spool.js";
 import type { Engine } from "./engines/engine.js";
 import { classifyAttempt } from "./attempt.js";
 import { forwardableRawHeaders } from "./headers.js";
+import { AnswerCapture } from "./answer-capture.js";
+import { StandbyWriter } from "./standby-writer.js";
+import { REPLICA_LABEL } from "../pushgateway/replica.js";
 import type { Batch, GroupGate } from "../handover/gate.js";
 import { ledgerKeyOf, type PushOutcomes } from "../handover/push-ledger.js";
 import type { GroupingKey } from "../pushgateway/grouping-key.js";
@@ -50,6 +53,8 @@ export interface ForwarderOptions {
   clientBodyTimeoutMs: number;
   /** Enforced by the engine; named here for the 504 message. */
   upstreamTimeoutMs: number;
+  /** Copies of every group (--replicas): the primary and replicas − 1 standby copies. */
+  replicas?: number;
 }
 
 /** All held push bodies together stay under this; beyond it bodies are spooled. */
@@ -57,6 +62,7 @@ const HOLD_BUDGET_BYTES = 32 * 1024 * 1024;
 
 export class Forwarder {
   private readonly places: BodyPlaces;
+  private readonly standby: StandbyWriter | undefined;
 
   constructor(
     private readonly membership: Membership,
@@ -74,12 +80,13 @@ export class Forwarder {
       spool,
       watch: new BodyWatch(opts.clientBodyTimeoutMs),
     };
+    if ((opts.replicas ?? 1) > 1) this.standby = new StandbyWriter(opts.upstreamTimeoutMs, metrics.replicaWrites, log);
   }
 
   /** Once the listener is closed: stops the body watch and deletes what is left in the spool. */
   async close(): Promise<void> {
     this.places.watch.stop();
-    await this.places.spool.close();
+    await Promise.all([this.places.spool.close(), this.standby?.close()]);
   }
 
   /** Forwards the push; resolves to the upstream that answered ("none" when dyshard answered) and the status. */
@@ -97,6 +104,7 @@ export class Forwarder {
       const ring = this.membership.ring;
       const owner = this.membership.owner(key); // before reading the body: with no owner, answer at once
       if (owner === undefined) return answer(res, 503, noHealthyUpstream(this.membership));
+      if (this.standby && REPLICA_LABEL in push.group.labels) return answer(res, 400, RESERVED);
       try {
         body = await readPushBody(req, this.places);
       } catch (err) {
@@ -106,13 +114,43 @@ export class Forwarder {
         throw err;
       }
       // Reading a large body takes a while: ask the ring again only if it changed meanwhile.
-      const outcome = await this.send(req, res, push, body, this.membership.ring === ring ? owner : this.membership.owner(key));
+      const first = this.membership.ring === ring ? owner : this.membership.owner(key);
+      const outcome = this.standby ? await this.replicated(req, res, push, body, first) : await this.send(req, res, push, body, first);
       if (afterPush && outcome.status >= 200 && outcome.status < 300) afterPush(key, req.method as string, req.url as string);
       return outcome;
     } finally {
       body?.release();
       if (batch) gate?.leave(batch);
     }
+  }
+
+  /**
+   * --replicas: a held body's standby copies are written beside the primary's, and the client
+   * hears the primary's answer, unchanged, once both are done; a body not held gets its standby
+   * copies from the next sweep.
+   */
+  private async replicated(
+    req: IncomingMessage,
+    res: ServerResponse,
+    push: PushTarget,
+    body: PushBody,
+    first: Member | undefined,
+  ): Promise<Outcome> {
+    const standby = this.standby as StandbyWriter;
+    const slots = this.membership.ring.owners(push.key, this.opts.replicas ?? 1).slice(1);
+    const standbys = slots.map((slot) => this.membership.members[slot] as Member);
+    if (body.kind !== "held" || standbys.length === 0) {
+      if (standbys.length > 0) standby.skipped(standbys.length);
+      return this.send(req, res, push, body, first);
+    }
+    const capture = new AnswerCapture(res);
+    const [outcome] = await Promise.all([
+      // The capture offers what send(), answer() and the engines use of a response.
+      this.send(req, capture as unknown as ServerResponse, push, body, first),
+      standby.write(standbys, push.group, req.method as string, req.rawHeaders, body.bytes),
+    ]);
+    capture.replayInto(res);
+    return outcome;
   }
 
   private async send(
@@ -172,6 +210,9 @@ export class Forwarder {
     }
   }
 }
+
+/** A client may not push the label that marks standby copies. */
+const RESERVED = `the grouping label name ${REPLICA_LABEL} is reserved: dyshard marks its standby copies with it (--replicas)`;
 
 export function noHealthyUpstream(membership: Membership): string {
   return `no healthy upstream: all ${membership.active().length} Pushgateways are down`;

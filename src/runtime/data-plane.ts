@@ -36,7 +36,7 @@ export async function startDataPlane({ config, membership, metrics, log, hooks, 
   const engine = await createEngine(config.engine, config.limits.upstreamTimeoutMs);
   // --max-spool bounds the disk of all processes together: with --workers, each takes its share.
   const spool = await Spool.open(config.limits.spoolDir, Math.floor(config.limits.maxSpoolBytes / config.workers), log);
-  const forwarder = new Forwarder(membership, engine, metrics, log, config.limits, spool, hooks);
+  const forwarder = new Forwarder(membership, engine, metrics, log, { ...config.limits, replicas: config.replicas }, spool, hooks);
   const server = createListener({ config, membership, metrics, forwarder, control, log });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

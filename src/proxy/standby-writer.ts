@@ -1,0 +1,69 @@
+// With --replicas R ≥ 2: a push's standby copies, written beside the primary's. A standby copy is
+// the group with the label dyshard_replica="1" (src/pushgateway/replica.ts), sent with the same
+// method, body, Content-Type and Content-Encoding to each standby instance. A failed write never
+// fails the push: it is counted and left to the handover's sweep, which re-replicates.
+import { Agent, request } from "undici";
+import { errorText } from "../core/errors.js";
+import type { Logger } from "../core/logger.js";
+import type { Member } from "../membership/member.js";
+import { groupPath } from "../pushgateway/exposition.js";
+import type { GroupingKey } from "../pushgateway/grouping-key.js";
+import { standbyLabels } from "../pushgateway/replica.js";
+import { isHeader } from "./headers.js";
+
+export type StandbyResult = "ok" | "failed" | "skipped";
+
+export class StandbyWriter {
+  private readonly agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly count: (result: StandbyResult, n?: number) => void,
+    private readonly log: Logger,
+  ) {}
+
+  /** Writes the standby copies; resolves when every write has ended, never rejects. */
+  async write(standbys: readonly Member[], group: GroupingKey, method: string, rawHeaders: string[], body: Buffer): Promise<void> {
+    const path = groupPath(standbyLabels({ ...group.labels, job: group.job }));
+    const headers = contentHeaders(rawHeaders);
+    await Promise.all(standbys.map((m) => this.one(m.url + path, method, headers, body)));
+  }
+
+  /** A push whose body was not held (spooled or streamed): its standby copies come from the sweep. */
+  skipped(n: number): void {
+    this.count("skipped", n);
+  }
+
+  async close(): Promise<void> {
+    await this.agent.destroy();
+  }
+
+  private async one(url: string, method: string, headers: string[], body: Buffer): Promise<void> {
+    try {
+      const res = await request(url, {
+        method: method as "PUT",
+        headers,
+        body: method === "DELETE" ? null : body,
+        dispatcher: this.agent,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+      const text = await res.body.text();
+      if (res.statusCode >= 300) throw new Error(`answered ${res.statusCode}: ${text.trim()}`);
+      this.count("ok");
+    } catch (err) {
+      this.count("failed");
+      this.log.warn({ url, err: errorText(err, this.timeoutMs) }, "standby copy not written; the handover's sweep will write it");
+    }
+  }
+}
+
+/** What the Pushgateway reads of a push besides its body. */
+function contentHeaders(raw: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (isHeader(name, "content-type") || isHeader(name, "content-encoding")) out.push(name, raw[i + 1] as string);
+  }
+  return out;
+}
