@@ -9,7 +9,7 @@ import { configFrom, fail, settingsOptions } from "./options.js";
 export function routeCommand(program: Command): void {
   settingsOptions(
     program.command("route").description("print where each push path would be routed (every upstream taken as healthy; contacts nothing)"),
-    ["upstreams", "shard_by"],
+    ["upstreams", "shard_by", "replicas"],
   )
     .argument("[paths...]", "push paths such as /metrics/job/j/instance/a (default: one per line on standard input)")
     .action(async (paths: string[], opts: Record<string, unknown>) => {
@@ -22,7 +22,17 @@ export function routeCommand(program: Command): void {
         const r = route("PUT", path, config.shardBy);
         if (r.kind === "push") {
           const owner = membership.owner(r.key);
-          return { path, job: r.group.job, labels: r.group.labels, key: r.key, slot: owner?.slot ?? null, upstream: owner?.url ?? null };
+          const line = {
+            path,
+            job: r.group.job,
+            labels: r.group.labels,
+            key: r.key,
+            slot: owner?.slot ?? null,
+            upstream: owner?.url ?? null,
+          };
+          if (config.replicas === 1) return line;
+          const standbys = membership.ring.owners(r.key, config.replicas).slice(1);
+          return { ...line, standbys: standbys.map((slot) => membership.members[slot]?.url ?? null) };
         }
         rejected++;
         if (r.kind === "other") return { path, status: 404, error: "not a push path (expected /metrics/job/<JOB>{/<LABEL>/<VALUE>})" };

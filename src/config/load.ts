@@ -305,10 +305,6 @@ export function loadConfig({ file, env = {}, flags = {} }: LoadOptions): Config 
     throw new ConfigError(`invalid ${key}${where}: ${issue?.message ?? "invalid value"}`);
   }
   const c = parsed.data;
-  if (c.replicas > 1)
-    throw new ConfigError(
-      `invalid replicas (--replicas, DYSHARD_REPLICAS): standby copies are being built and not usable yet; use 1 (got ${c.replicas})`,
-    );
   return {
     listen: c.listen,
     mode: c.mode,

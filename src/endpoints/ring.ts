@@ -30,6 +30,7 @@ export function ringView({ config, membership }: Pick<RequestContext, "config" |
   return {
     mode: config.mode,
     shard_by: config.shardBy,
+    replicas: config.replicas,
     slot_count: slots.length,
     healthy_members: membership.healthyCount(),
     upstreams: membership.active().map((m) => m.url),

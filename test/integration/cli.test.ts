@@ -159,3 +159,25 @@ describe("dyshard hashmod", () => {
     assert.match(none.stderr, /missing required argument/);
   });
 });
+
+describe("--replicas on the command line", () => {
+  it("route prints each path's standby upstreams with --replicas 2 (none without): the next owners of its group", () => {
+    const r = dyshard(["route", ...UPSTREAMS, "--replicas", "2", "/metrics/job/j/a/1", "/metrics/job/j/a/2"]);
+    assert.equal(r.status, 0, r.stderr);
+    for (const line of r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { upstream: string; standbys: string[] })) {
+      assert.equal(line.standbys.length, 1);
+      assert.notEqual(line.standbys[0], line.upstream);
+    }
+    const one = JSON.parse(dyshard(["route", ...UPSTREAMS, "/metrics/job/j/a/1"]).stdout) as Record<string, unknown>;
+    assert.equal("standbys" in one, false);
+  });
+
+  it("serve refuses --replicas 2 while the handover cannot keep standby copies, saying so (exit 2)", () => {
+    const r = dyshard(["serve", "--listen", "127.0.0.1:0", ...UPSTREAMS, "--replicas", "2"]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--replicas 2: standby copies are being built and not usable yet/);
+  });
+});

@@ -125,10 +125,11 @@ describe("loadConfig", () => {
   });
 });
 
-it("refuses --replicas above 1 while standby copies are not built, saying so", () => {
-  assert.throws(
-    () => loadConfig({ flags: { upstream: ["http://pg:9091"], replicas: "2" } }),
-    /standby copies are being built and not usable yet/,
-  );
+it("reads --replicas (default 1)", () => {
+  assert.equal(loadConfig({ flags: { upstream: ["http://pg:9091"], replicas: "2" } }).replicas, 2);
   assert.equal(loadConfig({ flags: { upstream: ["http://pg:9091"] } }).replicas, 1);
+  assert.throws(
+    () => loadConfig({ flags: { upstream: ["http://pg:9091"], replicas: "0" } }),
+    /invalid replicas \(--replicas, DYSHARD_REPLICAS\)/,
+  );
 });
