@@ -7,6 +7,7 @@ import { Document, isMap, isScalar, isSeq, visit, type Node } from "yaml";
 import type { UpstreamConfig } from "../config/schema.js";
 import { consulJob, dyshardUrlRules, keepPassing, type ConsulSource } from "./scrape-config-consul.js";
 import type { Job, Rule } from "./scrape-job.js";
+import { REPLICA_LABEL } from "../pushgateway/replica.js";
 import { targetGroup } from "./sd-targets.js";
 
 export type SdKind = "http" | "consul" | "static";
@@ -101,6 +102,10 @@ function pushgatewayJob(o: ScrapeConfigOptions): Job {
     job.notes.static_configs = " The configured Pushgateways as dyshard's /-/dyshard/sd lists them (a path prefix or https as labels).";
   }
   job.rules.push(...shardRules(o));
+  job.body.metric_relabel_configs = [{ source_labels: [REPLICA_LABEL], regex: ".+", action: "drop" }];
+  job.notes.metric_relabel_configs =
+    ` Standby copies (dyshard serve --replicas 2) carry ${REPLICA_LABEL}="1": kept on a second Pushgateway for failover,\n` +
+    " never ingested, so every group is one series whatever holds its copies.";
   return job;
 }
 

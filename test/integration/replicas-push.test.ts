@@ -9,6 +9,10 @@ import { loadConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/core/logger.js";
 import { routingKey } from "../../src/pushgateway/grouping-key.js";
 import { startApp, type App } from "../../src/runtime/single-process.js";
+import { spawnSync } from "node:child_process";
+import { CLI } from "../support/dyshard.js";
+import { waitFor } from "../support/ports.js";
+import { Prometheus } from "../support/prometheus.js";
 import { push } from "../support/push.js";
 import { startPushgateways, stopAll, type Pushgateway } from "../support/pushgateway.js";
 
@@ -99,6 +103,48 @@ describe("--replicas 2: standby copies on the push path", () => {
     } finally {
       await app.stop();
       await victim.restart();
+    }
+  });
+
+  it("a real Prometheus with the generated config ingests one series per group while both copies exist", async () => {
+    const app = await startReplicated(pgs.map((p) => p.url));
+    let prom: Prometheus | undefined;
+    try {
+      for (let i = 0; i < 6; i++)
+        assert.equal((await push(app.url, `/metrics/job/rep-prom/instance/i${i}`, `rep_value ${i}\n`)).status, 200);
+      const args = [
+        "prometheus-config",
+        "--sd",
+        "http",
+        "--sd-url",
+        `${app.url}/-/dyshard/sd`,
+        "--refresh-interval",
+        "1s",
+        "--scrape-interval",
+        "1s",
+      ];
+      const generated = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
+      assert.equal(generated.status, 0, generated.stderr);
+      prom = await Prometheus.start(generated.stdout);
+      const standbys = (await Promise.all(pgs.map((p) => p.groups())))
+        .flat()
+        .filter((g) => g.labels.job === "rep-prom" && g.labels.dyshard_replica === "1");
+      assert.equal(standbys.length, 6, "six standby copies on the Pushgateways");
+      await waitFor(
+        "Prometheus scraping all three",
+        async () => (await prom!.activeTargets("pushgateway")).filter((t) => t.health === "up").length === 3,
+        30_000,
+        250,
+      );
+      await waitFor("the pushed series ingested", async () => (await prom!.query('rep_value{job="rep-prom"}')).length >= 6, 30_000, 250);
+      await new Promise((r) => setTimeout(r, 2500)); // two more scrapes of every Pushgateway
+      const series = await prom.query('rep_value{job="rep-prom"}');
+      process.stdout.write(`# --replicas 2 + generated config: ${series.length} series for 6 groups with 12 copies\n`);
+      assert.equal(series.length, 6);
+      assert.ok(series.every((s) => !("dyshard_replica" in s.metric)));
+    } finally {
+      await prom?.remove();
+      await app.stop();
     }
   });
 });
