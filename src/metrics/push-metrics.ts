@@ -67,7 +67,7 @@ export function dataMetrics(membership: Membership, registry = new Registry()) {
   const replicaCounts: Record<string, number> = { ok: 0, failed: 0, skipped: 0 };
   new Counter({
     name: "dyshard_replica_writes_total",
-    help: "Standby copies written beside pushes (--replicas), by result: ok, failed (left to the sweep), skipped (body not held: left to the sweep).",
+    help: "Standby copies written beside pushes (--replicas; for a DELETE, the other copies deleted), by result: ok, failed (left to the sweep), skipped (body not held: left to the sweep).",
     labelNames: ["result"] as const,
     registers,
     collect() {

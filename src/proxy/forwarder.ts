@@ -136,21 +136,29 @@ export class Forwarder {
     body: PushBody,
     first: Member | undefined,
   ): Promise<Outcome> {
-    const standby = this.standby as StandbyWriter;
-    const slots = this.membership.ring.owners(push.key, this.opts.replicas ?? 1).slice(1);
-    const standbys = slots.map((slot) => this.membership.members[slot] as Member);
-    if (body.kind !== "held" || standbys.length === 0) {
-      if (standbys.length > 0) standby.skipped(standbys.length);
-      return this.send(req, res, push, body, first);
-    }
+    const beside = this.besidePrimary(req, push, body, first);
+    if (!beside) return this.send(req, res, push, body, first);
     const capture = new AnswerCapture(res);
-    const [outcome] = await Promise.all([
-      // The capture offers what send(), answer() and the engines use of a response.
-      this.send(req, capture as unknown as ServerResponse, push, body, first),
-      standby.write(standbys, push.group, req.method as string, req.rawHeaders, body.bytes),
-    ]);
+    // The capture offers what send(), answer() and the engines use of a response.
+    const [outcome] = await Promise.all([this.send(req, capture as unknown as ServerResponse, push, body, first), beside]);
     capture.replayInto(res);
     return outcome;
+  }
+
+  /** The standby writes that go beside the primary's (a DELETE: every other copy), if any. */
+  private besidePrimary(req: IncomingMessage, push: PushTarget, body: PushBody, first: Member | undefined): Promise<void> | undefined {
+    const standby = this.standby as StandbyWriter;
+    if (req.method === "DELETE")
+      return standby.deleteCopies(
+        this.membership.active().filter((m) => m.healthy),
+        first?.slot,
+        push.group,
+      );
+    const slots = this.membership.ring.owners(push.key, this.opts.replicas ?? 1).slice(1);
+    if (slots.length === 0) return undefined;
+    if (body.kind !== "held") return void standby.skipped(slots.length);
+    const standbys = slots.map((slot) => this.membership.members[slot] as Member);
+    return standby.write(standbys, push.group, req.method as string, req.rawHeaders, body.bytes);
   }
 
   private async send(

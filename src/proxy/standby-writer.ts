@@ -11,6 +11,8 @@ import type { GroupingKey } from "../pushgateway/grouping-key.js";
 import { standbyLabels } from "../pushgateway/replica.js";
 import { isHeader } from "./headers.js";
 
+const EMPTY = Buffer.alloc(0);
+
 export type StandbyResult = "ok" | "failed" | "skipped";
 
 export class StandbyWriter {
@@ -27,6 +29,19 @@ export class StandbyWriter {
     const path = groupPath(standbyLabels({ ...group.labels, job: group.job }));
     const headers = contentHeaders(rawHeaders);
     await Promise.all(standbys.map((m) => this.one(m.url + path, method, headers, body)));
+  }
+
+  /**
+   * A DELETE of the group: its standby copy on every healthy instance (the owner's left over from a
+   * promotion included) and its primary on every one but the owner (which gets the client's DELETE),
+   * so that no copy dyshard placed can be promoted back to life.
+   */
+  async deleteCopies(members: readonly Member[], owner: number | undefined, group: GroupingKey): Promise<void> {
+    const labels = { ...group.labels, job: group.job };
+    const standby = groupPath(standbyLabels(labels));
+    const primary = groupPath(labels);
+    const urls = members.flatMap((m) => (m.slot === owner ? [m.url + standby] : [m.url + standby, m.url + primary]));
+    await Promise.all(urls.map((url) => this.one(url, "DELETE", [], EMPTY)));
   }
 
   /** A push whose body was not held (spooled or streamed): its standby copies come from the sweep. */

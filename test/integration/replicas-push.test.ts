@@ -147,4 +147,32 @@ describe("--replicas 2: standby copies on the push path", () => {
       await app.stop();
     }
   });
+
+  it("after a failover, DELETE leaves no copy anywhere: the old standby (now the owner) loses its standby copy too, so nothing can be promoted back", async () => {
+    const app = await startReplicated(
+      pgs.map((p) => p.url),
+      { healthFall: "2" },
+    );
+    const group = { job: "rep-failover", labels: { instance: "x" } };
+    const [owner, standby] = app.membership.ring.owners(routingKey(group), 2);
+    const victim = pgs[owner!]!;
+    try {
+      assert.equal((await push(app.url, "/metrics/job/rep-failover/instance/x", "v 7\n")).status, 200);
+      await victim.kill();
+      await waitFor("the owner down", async () => !app.membership.members[owner!]!.healthy, 10_000);
+      assert.equal(app.membership.owner(routingKey(group))?.slot, standby, "the standby slot owns the group now");
+      assert.equal((await push(app.url, "/metrics/job/rep-failover/instance/x", "", "DELETE")).status, 202);
+      const left = (await Promise.all(pgs.filter((p) => p !== victim).map((p) => p.groups())))
+        .flat()
+        .filter((g) => g.labels.job === "rep-failover");
+      assert.deepEqual(left, [], "no primary and no standby copy on any live instance");
+      await victim.restart(); // back empty: nothing left to promote
+      await waitFor("the owner back", async () => app.membership.members[owner!]!.healthy, 10_000);
+      const all = (await Promise.all(pgs.map((p) => p.groups()))).flat().filter((g) => g.labels.job === "rep-failover");
+      assert.deepEqual(all, []);
+    } finally {
+      await app.stop();
+      if (!victim.pid) await victim.restart();
+    }
+  });
 });
