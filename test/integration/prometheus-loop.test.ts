@@ -63,18 +63,19 @@ class Pusher {
 
   constructor(private readonly base: string) {}
 
-  start(): this {
+  start(): void {
     this.firstAtS = Date.now() / 1000;
     this.loop = (async () => {
       while (!this.stopped) {
         const value = this.last + 1;
-        const res = await push(this.base, `/metrics/job/${JOB}`, `# TYPE ${METRIC} gauge\n${METRIC} ${value}\n`).catch(() => ({ status: 0 }));
+        const res = await push(this.base, `/metrics/job/${JOB}`, `# TYPE ${METRIC} gauge\n${METRIC} ${value}\n`).catch(() => ({
+          status: 0,
+        }));
         this.statuses.set(res.status, (this.statuses.get(res.status) ?? 0) + 1);
         if (res.status === 200) this.last = value;
         await new Promise((r) => setTimeout(r, PUSH_EVERY_MS));
       }
     })();
-    return this;
   }
 
   async stop(): Promise<void> {
@@ -91,8 +92,46 @@ async function copies(pgs: Pushgateway[]): Promise<{ slot: number; value: number
   return all.flatMap((groups, slot) => groups.filter((g) => g.labels.job === JOB).map((g) => ({ slot, value: valueOf(g) })));
 }
 
-const since = (t0: number) => `+${(Date.now() / 1000 - t0).toFixed(1)}s`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Outage {
+  owner: number;
+  t0: number;
+  converged: boolean;
+  oneCopyAtS: number;
+  endS: number;
+  timeline: string[];
+}
+
+/** Pushes all along; SIGKILLs the group's owner, brings it back empty, waits for one copy on it. */
+async function outage(app: App, pgs: Pushgateway[], pusher: Pusher): Promise<Outage> {
+  const owner = app.membership.owner(routingKey({ job: JOB, labels: {} }))!.slot;
+  pusher.start();
+  const t0 = pusher.firstAtS;
+  const since = () => `+${(Date.now() / 1000 - t0).toFixed(1)}s`;
+  const timeline: string[] = [];
+  await sleep(3000);
+  await pgs[owner]!.kill("SIGKILL");
+  timeline.push(`owner slot ${owner} SIGKILLed at ${since()}`);
+  await sleep(4000);
+  timeline.push(`during the outage on slot ${(await copies(pgs)).map((c) => c.slot).join(",") || "none"}`);
+  await pgs[owner]!.restart();
+  timeline.push(`back empty at ${since()}`);
+  const oneCopy = async () => {
+    const c = await copies(pgs);
+    return c.length === 1 && c[0]!.slot === owner && c[0]!.value >= pusher.last - 1;
+  };
+  const converged = await waitFor("one copy, on the owner", oneCopy, 10_000, 50).then(
+    () => true,
+    () => false,
+  );
+  const oneCopyAtS = Date.now() / 1000;
+  timeline.push(converged ? `one copy at ${since()}` : `still not one copy at ${since()}`);
+  await sleep(3000);
+  await pusher.stop();
+  await sleep(SCRAPE_S * 2000); // the last value scraped
+  return { owner, t0, converged, oneCopyAtS, endS: Date.now() / 1000, timeline };
+}
 
 describe("Prometheus through a SIGKILL and an empty restart (query_range over the whole window)", () => {
   let pgs: Pushgateway[];
@@ -119,47 +158,28 @@ describe("Prometheus through a SIGKILL and an empty restart (query_range over th
       20_000,
       100,
     );
-    const owner = app.membership.owner(routingKey({ job: JOB, labels: {} }))!.slot;
-    const pusher = new Pusher(app.url).start();
-    const t0 = pusher.firstAtS;
-    const timeline: string[] = [];
-    await sleep(3000);
+    const pusher = new Pusher(app.url);
+    const { owner, t0, converged, oneCopyAtS, endS, timeline } = await outage(app, pgs, pusher);
 
-    await pgs[owner]!.kill("SIGKILL");
-    timeline.push(`owner slot ${owner} SIGKILLed at ${since(t0)}`);
-    await sleep(4000);
-    const during = await copies(pgs);
-    timeline.push(`during the outage on slot ${during.map((c) => c.slot).join(",") || "none"}`);
-
-    await pgs[owner]!.restart();
-    timeline.push(`back empty at ${since(t0)}`);
-    const oneCopy = () => copies(pgs).then((c) => c.length === 1 && c[0]!.slot === owner && c[0]!.value >= pusher.last - 1);
-    const converged = await waitFor("one copy, on the owner", oneCopy, 10_000, 50).then(
-      () => true,
-      () => false,
-    );
-    const oneCopyAtS = Date.now() / 1000;
-    timeline.push(converged ? `one copy at ${since(t0)}` : `still not one copy at ${since(t0)}`);
-    await sleep(3000);
-    await pusher.stop();
-    await sleep(SCRAPE_S * 2000); // the last value scraped
-    const endS = Date.now() / 1000;
-
-    const [mine] = await prom!.queryRange(`${METRIC}{job="${JOB}",pushgateway_slot=""}`, t0, endS, STEP_S);
-    const userSeries = (await prom!.queryRange(`${METRIC}{pushgateway_slot=""}`, t0, endS, STEP_S)).length;
-    const check = checkSeries(mine?.values ?? [], t0, endS, STEP_S);
+    // As the user's scrape config stores it: what a graph shows (query_range), and every stored sample.
+    const user = `${METRIC}{job="${JOB}",pushgateway_slot=""}`;
+    const shown = await prom!.queryRange(user, t0, endS, STEP_S);
+    const graph = checkSeries(shown[0]?.values ?? [], t0, endS, STEP_S);
+    const stored = checkSeries((await prom!.samples(user, t0, endS))[0]?.values ?? [], t0, endS, SCRAPE_S);
     const bySlot = await prom!.queryRange(`${METRIC}{pushgateway_slot!=""}`, t0, endS, STEP_S);
     const afterHandover = await prom!.queryRange(`${METRIC}{pushgateway_slot!=""}`, oneCopyAtS + 2 * SCRAPE_S, endS, STEP_S);
     const finalCopies = await copies(pgs);
     const deleted = (await (await fetch(`${app.url}/metrics`)).text()).match(/^dyshard_handover_groups_deleted_total\{.*$/gm) ?? [];
 
-    const w = (endS - t0).toFixed(1);
+    const first = (c: typeof graph) =>
+      c.decreases.length ? ` (first at +${(c.decreases[0]!.atS - t0).toFixed(1)}s: ${c.decreases[0]!.from} -> ${c.decreases[0]!.to})` : "";
+    const slots = (ss: typeof bySlot) => ss.map((s) => s.metric.pushgateway_slot).join(",") || "none";
     process.stdout.write(
       [
         `# timeline: ${timeline.join("; ")}; ${pusher.last} pushes acknowledged, answers ${JSON.stringify(Object.fromEntries(pusher.statuses))}`,
-        `# query_range over ${w}s, step ${STEP_S}s: ${check.points} points, min ${check.min}, max ${check.max} (last pushed ${pusher.last}), decreases ${check.decreases.length}${check.decreases.length ? ` (first at +${(check.decreases[0]!.atS - t0).toFixed(1)}s: ${check.decreases[0]!.from} -> ${check.decreases[0]!.to})` : ""}`,
-        `# longest gap ${check.longestGapS.toFixed(2)}s at +${(check.longestGapAtS - t0).toFixed(1)}s (bound ${MAX_GAP_S}s); series as the user scrapes: ${userSeries}`,
-        `# series by Pushgateway over the window: slots ${bySlot.map((s) => s.metric.pushgateway_slot).join(",")}; after the handover: ${afterHandover.length} (slot ${afterHandover.map((s) => s.metric.pushgateway_slot).join(",")}), owner slot ${owner}`,
+        `# query_range over ${(endS - t0).toFixed(1)}s, step ${STEP_S}s: ${graph.points} points, min ${graph.min}, max ${graph.max} (last pushed ${pusher.last}), decreases ${graph.decreases.length}${first(graph)}`,
+        `# stored samples: ${stored.points}, decreases ${stored.decreases.length}${first(stored)}; longest gap in the graph ${graph.longestGapS.toFixed(2)}s at +${(graph.longestGapAtS - t0).toFixed(1)}s (bound ${MAX_GAP_S}s)`,
+        `# series: ${shown.length} as the user scrapes; by Pushgateway over the window: slots ${slots(bySlot)}; after the handover: ${afterHandover.length} (slot ${slots(afterHandover)}), owner slot ${owner}`,
         `# Pushgateways at the end: ${JSON.stringify(finalCopies)}; ${deleted.join(", ")}`,
         "",
       ].join("\n"),
@@ -167,14 +187,15 @@ describe("Prometheus through a SIGKILL and an empty restart (query_range over th
 
     assert.deepEqual([...pusher.statuses.keys()], [200], "every push through dyshard answered 200, also while the owner was down");
     assert.ok(converged, "one copy, on the owner, within 10 s of its return");
-    assert.equal(userSeries, 1, "one series as the user's scrape config sees it");
-    assert.deepEqual(check.decreases, [], "the value never goes backwards");
-    assert.ok(check.longestGapS <= MAX_GAP_S, `longest gap ${check.longestGapS}s, bound ${MAX_GAP_S}s`);
-    assert.equal(check.max, pusher.last, "the last pushed value reached Prometheus");
+    assert.equal(shown.length, 1, "one series as the user's scrape config stores it");
+    assert.deepEqual(graph.decreases, [], "the graph never goes backwards");
+    assert.deepEqual(stored.decreases, [], "no stored sample is older than the one before it");
+    assert.ok(graph.longestGapS <= MAX_GAP_S, `longest gap ${graph.longestGapS}s, bound ${MAX_GAP_S}s`);
+    assert.equal(graph.max, pusher.last, "the last pushed value reached Prometheus");
     assert.deepEqual(
       afterHandover.map((s) => s.metric.pushgateway_slot),
       [String(owner)],
-      "after the handover one series, scraped from the owner",
+      "after the handover one series, from the owner",
     );
     assert.deepEqual(finalCopies, [{ slot: owner, value: pusher.last }], "each Pushgateway's /api/v1/metrics: the group on the owner only");
   });
