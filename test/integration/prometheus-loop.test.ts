@@ -186,17 +186,17 @@ describe("Prometheus through a SIGKILL and an empty restart (query_range over th
     );
 
     assert.deepEqual([...pusher.statuses.keys()], [200], "every push through dyshard answered 200, also while the owner was down");
-    assert.ok(converged, "one copy, on the owner, within 10 s of its return");
-    assert.equal(shown.length, 1, "one series as the user's scrape config stores it");
     assert.deepEqual(graph.decreases, [], "the graph never goes backwards");
     assert.deepEqual(stored.decreases, [], "no stored sample is older than the one before it");
     assert.ok(graph.longestGapS <= MAX_GAP_S, `longest gap ${graph.longestGapS}s, bound ${MAX_GAP_S}s`);
     assert.equal(graph.max, pusher.last, "the last pushed value reached Prometheus");
+    assert.equal(shown.length, 1, "one series as the user's scrape config stores it");
     assert.deepEqual(
       afterHandover.map((s) => s.metric.pushgateway_slot),
       [String(owner)],
       "after the handover one series, from the owner",
     );
+    assert.ok(converged, "one copy, on the owner, within 10 s of its return");
     assert.deepEqual(finalCopies, [{ slot: owner, value: pusher.last }], "each Pushgateway's /api/v1/metrics: the group on the owner only");
   });
 });

@@ -14,7 +14,7 @@ export interface SeriesCheck {
   min: number;
   max: number;
   decreases: Decrease[];
-  /** The longest stretch of [startS, endS] without a point, in seconds (0 when every step has one). */
+  /** The longest run of steps of [startS, endS] without a point, in seconds (steps missed x step; 0 when none is). */
   longestGapS: number;
   /** Where that stretch begins (the first step without a value). */
   longestGapAtS: number;
