@@ -32,7 +32,7 @@ type App = Awaited<ReturnType<typeof startDyshard>>;
 /**
  * Two jobs over the same targets: `pushgateway` is the config a user writes (honor_labels, no
  * label of the target's own, so copies on two Pushgateways are one series: what must never go
- * backwards); `by-pushgateway` also labels each series with the slot it was scraped from, so that
+ * backwards); `by-pushgateway` also labels each series with the slot it was scraped from (as deploy/prometheus.yml does), so that
  * a second copy shows as a second series.
  */
 function scrapeConfig(sdUrl: string): string {
@@ -48,7 +48,7 @@ function scrapeConfig(sdUrl: string): string {
     `global: { scrape_interval: ${SCRAPE_S * 1000}ms, scrape_timeout: 400ms, evaluation_interval: 1s }`,
     "scrape_configs:",
     ...job("pushgateway", []),
-    ...job("by-pushgateway", ["    relabel_configs:", "      - { source_labels: [__meta_dyshard_slot], target_label: pushgateway_slot }"]),
+    ...job("by-pushgateway", ["    relabel_configs:", "      - { source_labels: [__meta_dyshard_slot], target_label: dyshard_slot }"]),
     "",
   ].join("\n");
 }
@@ -162,18 +162,18 @@ describe("Prometheus through a SIGKILL and an empty restart (query_range over th
     const { owner, t0, converged, oneCopyAtS, endS, timeline } = await outage(app, pgs, pusher);
 
     // As the user's scrape config stores it: what a graph shows (query_range), and every stored sample.
-    const user = `${METRIC}{job="${JOB}",pushgateway_slot=""}`;
+    const user = `${METRIC}{job="${JOB}",dyshard_slot=""}`;
     const shown = await prom!.queryRange(user, t0, endS, STEP_S);
     const graph = checkSeries(shown[0]?.values ?? [], t0, endS, STEP_S);
     const stored = checkSeries((await prom!.samples(user, t0, endS))[0]?.values ?? [], t0, endS, SCRAPE_S);
-    const bySlot = await prom!.queryRange(`${METRIC}{pushgateway_slot!=""}`, t0, endS, STEP_S);
-    const afterHandover = await prom!.queryRange(`${METRIC}{pushgateway_slot!=""}`, oneCopyAtS + 2 * SCRAPE_S, endS, STEP_S);
+    const bySlot = await prom!.queryRange(`${METRIC}{dyshard_slot!=""}`, t0, endS, STEP_S);
+    const afterHandover = await prom!.queryRange(`${METRIC}{dyshard_slot!=""}`, oneCopyAtS + 2 * SCRAPE_S, endS, STEP_S);
     const finalCopies = await copies(pgs);
     const deleted = (await (await fetch(`${app.url}/metrics`)).text()).match(/^dyshard_handover_groups_deleted_total\{.*$/gm) ?? [];
 
     const first = (c: typeof graph) =>
       c.decreases.length ? ` (first at +${(c.decreases[0]!.atS - t0).toFixed(1)}s: ${c.decreases[0]!.from} -> ${c.decreases[0]!.to})` : "";
-    const slots = (ss: typeof bySlot) => ss.map((s) => s.metric.pushgateway_slot).join(",") || "none";
+    const slots = (ss: typeof bySlot) => ss.map((s) => s.metric.dyshard_slot).join(",") || "none";
     process.stdout.write(
       [
         `# timeline: ${timeline.join("; ")}; ${pusher.last} pushes acknowledged, answers ${JSON.stringify(Object.fromEntries(pusher.statuses))}`,
@@ -192,7 +192,7 @@ describe("Prometheus through a SIGKILL and an empty restart (query_range over th
     assert.equal(graph.max, pusher.last, "the last pushed value reached Prometheus");
     assert.equal(shown.length, 1, "one series as the user's scrape config stores it");
     assert.deepEqual(
-      afterHandover.map((s) => s.metric.pushgateway_slot),
+      afterHandover.map((s) => s.metric.dyshard_slot),
       [String(owner)],
       "after the handover one series, from the owner",
     );
