@@ -22,8 +22,9 @@ const STEP_S = 0.1;
 /**
  * The longest stretch without a value we accept. When the owner dies its next scrape fails and
  * marks the series stale at once; the value is back at the survivor's first scrape after the first
- * push that failed over: one push interval + one scrape interval (0.75 s), plus one scrape interval
- * of slack for a late scrape on a loaded machine.
+ * push that failed over: one push interval + one scrape interval (0.75 s). The first value, and the
+ * owner's after the survivor's copy is deleted (its scrape marks the series stale), take at most
+ * one scrape interval. Plus one scrape interval of slack for a late scrape on a loaded machine.
  */
 const MAX_GAP_S = 1.5;
 
