@@ -200,6 +200,30 @@ async function tellPrometheusStory(bin: string, prom: Server): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Resolves on the first Ctrl-C or SIGTERM; a second one exits at once (the exit hook SIGKILLs what is left). */
+function stopSignalled(): Promise<void> {
+  return new Promise((resolve) => {
+    let signals = 0;
+    const onSignal = () => {
+      markStopping(); // Ctrl-C reaches the children too: their exit is expected now
+      if (signals++ > 0) process.exit(1);
+      resolve();
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}
+
+let waitingForCtrlC = false;
+const stopSignal = stopSignalled();
+// A signal before the demo waits for it (while it starts, pushes or talks to Prometheus): stop all it started.
+void stopSignal.then(async () => {
+  if (waitingForCtrlC) return;
+  out("interrupted: stopping everything the demo started...");
+  await stopEverything();
+  process.exit(130);
+});
+
 async function main(): Promise<void> {
   const bin = onPath(PUSHGATEWAY);
   if (bin === undefined) {
@@ -314,16 +338,8 @@ async function main(): Promise<void> {
   }
 
   out(`dyshard is running. Press Ctrl-C to stop it and the three Pushgateways${prom ? " and Prometheus" : ""}.`);
-  await new Promise<void>((resolve) => {
-    let signals = 0;
-    const onSignal = () => {
-      markStopping(); // Ctrl-C reaches the Pushgateways too: their exit is expected now
-      if (signals++ > 0) process.exit(1); // a second Ctrl-C: the exit hook SIGKILLs what is left
-      resolve();
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-  });
+  waitingForCtrlC = true;
+  await stopSignal;
   out();
   out(`stopping dyshard and the Pushgateways${prom ? " and Prometheus" : ""}...`);
   await stopEverything();
