@@ -30,9 +30,9 @@ export interface Stage {
 }
 
 /**
- * The scrape config a user writes for dyshard (honor_labels: the pushed job and labels are kept),
- * plus the slot each series was scraped from, as deploy/prometheus.yml has it: so that PromQL can
- * tell where a copy is.
+ * The scrape config of README "Wiring Prometheus" (honor_labels: true, so the pushed job and labels
+ * are kept and two copies of a group would be one series), plus, for the demo only, the slot each
+ * series was scraped from (dyshard_slot), so that PromQL can show where the copy is.
  */
 export function scrapeConfig(sdUrl: string): string {
   return [
@@ -117,7 +117,9 @@ export async function prometheusStory(stage: Stage, prom: Server): Promise<void>
 
   out(`Prometheus, scraping the three Pushgateways through dyshard (http_sd_configs: ${app.url}/-/dyshard/sd):`);
   out();
-  out(`  prometheus  ${prom.url}   (prometheus, pid ${prom.proc.pid}, honor_labels: true, every ${SCRAPE_EVERY})`);
+  out(
+    `  prometheus  ${prom.url}   (prometheus, pid ${prom.proc.pid}, every ${SCRAPE_EVERY}, honor_labels: true, plus a dyshard_slot label that tells where a series comes from)`,
+  );
   out();
   const owner = stage.ownerOf(follow.path)!;
   const ownerGw = gateways[owner]!;

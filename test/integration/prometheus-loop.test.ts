@@ -31,10 +31,10 @@ const MAX_GAP_S = 1.5;
 type App = Awaited<ReturnType<typeof startDyshard>>;
 
 /**
- * Two jobs over the same targets: `pushgateway` is the config a user writes (honor_labels, no
- * label of the target's own, so copies on two Pushgateways are one series: what must never go
- * backwards); `by-pushgateway` also labels each series with the slot it was scraped from (as deploy/prometheus.yml does), so that
- * a second copy shows as a second series.
+ * Two jobs over the same targets: `pushgateway` is the config of README "Wiring Prometheus"
+ * (honor_labels, no label of the target's own, so copies on two Pushgateways are one series: what
+ * must never go backwards); `by-pushgateway` also labels each series with the slot it was scraped
+ * from, a label only this test adds, so that a second copy shows as a second series.
  */
 function scrapeConfig(sdUrl: string): string {
   const job = (name: string, relabel: string[]) => [
