@@ -1,130 +1,48 @@
 // The README's demo (`npm run demo`): three real Pushgateways on 127.0.0.1, dyshard in front of
 // them, a handful of example pushes, a table of where each group landed, and commands to try.
+// When `prometheus` is installed, one Prometheus scrapes them through dyshard's http_sd and the
+// demo tells what happens to a group when its owner dies and comes back (demo-prometheus.ts).
 // Runs until Ctrl-C, then stops everything it started (by PID). `--smoke` exits after printing:
-// 0 when every push and every placement check passed, 1 otherwise.
-import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, statSync } from "node:fs";
-import { createServer } from "node:net";
-import { delimiter, isAbsolute, join, relative } from "node:path";
+// 0 when every push, every placement check and every step with Prometheus passed, 1 otherwise.
+import { isAbsolute, relative } from "node:path";
+import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../src/config/load.js";
 import { createLogger } from "../src/core/logger.js";
 import { parsePushPath, routingKey, type GroupingKey } from "../src/pushgateway/grouping-key.js";
 import { startApp, type App } from "../src/runtime/single-process.js";
+import { HOST, markStopping, onPath, portIsFree, startServer, stopStarted, type Server, type ServerSpec } from "./demo-processes.js";
+import { prometheusStory, startPrometheus } from "./demo-prometheus.js";
 
 const SMOKE = process.argv.includes("--smoke");
 const PUSHGATEWAY = "prometheus-pushgateway";
+const PROMETHEUS = "prometheus";
 const PUSHGATEWAY_PORTS = [9101, 9102, 9103];
 const DYSHARD_PORT = 9091;
-const HOST = "127.0.0.1";
 const BIN_DYSHARD = fileURLToPath(new URL("../../bin/dyshard.js", import.meta.url));
 
-interface Gateway {
-  name: string;
-  url: string;
-  port: number;
-  proc: ChildProcess;
-}
+type Gateway = Server;
 
 const gateways: Gateway[] = [];
-const started = new Set<ChildProcess>(); // every process this demo spawned
 let app: App | undefined;
-let stopping = false;
 const problems: string[] = [];
 
 const out = (line = "") => process.stdout.write(line + "\n");
-const alive = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
-// Processes and ports
+// Processes
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (!dir) continue;
-    const file = join(dir, name);
-    try {
-      accessSync(file, constants.X_OK);
-      if (statSync(file).isFile()) return file;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once("error", () => resolve(false));
-    srv.listen(port, HOST, () => srv.close(() => resolve(true)));
+function pushgatewaySpec(bin: string, preferred = 0): (name: string) => ServerSpec {
+  return (name) => ({
+    name,
+    bin,
+    args: (port) => ["--persistence.file=", `--web.listen-address=${HOST}:${port}`, "--log.level=warn"],
+    preferred,
+    readyPath: "/-/ready",
+    readyWithinMs: 10_000,
+    onUnexpectedExit: (gw, how) =>
+      out(`! ${gw.name} (pid ${gw.proc.pid}) exited unexpectedly (${how}); dyshard routes its groups to the others`),
   });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, HOST, () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts one Pushgateway on `preferred` if it is free, else (or if that fails) on a free port. */
-async function startPushgateway(bin: string, name: string, preferred: number): Promise<Gateway> {
-  const candidates = [(await portIsFree(preferred)) ? preferred : await freePort()];
-  let lastError = "";
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = candidates[attempt] ?? (await freePort());
-    const proc = spawn(bin, ["--persistence.file=", `--web.listen-address=${HOST}:${port}`, "--log.level=warn"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    started.add(proc);
-    let stderr = "";
-    proc.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-    proc.once("error", (err) => (stderr += String(err)));
-    const url = `http://${HOST}:${port}`;
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && alive(proc)) {
-      try {
-        if ((await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) })).ok) {
-          const gw = { name, url, port, proc };
-          proc.once("exit", (code, signal) => {
-            if (!stopping)
-              out(`! ${name} (pid ${proc.pid}) exited unexpectedly (${signal ?? `code ${code}`}); dyshard routes its groups to the others`);
-          });
-          return gw;
-        }
-      } catch {
-        // not listening yet
-      }
-      await sleep(100);
-    }
-    lastError = stderr.trim() || `not ready on port ${port} within 10s`;
-    await stopProcess(proc);
-  }
-  throw new Error(`could not start ${name}: ${lastError}`);
-}
-
-/** SIGTERM by PID, then SIGKILL if it has not exited within 5s. */
-async function stopProcess(proc: ChildProcess): Promise<void> {
-  if (!alive(proc) || proc.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-  const within = (ms: number) => Promise.race([exited.then(() => true), sleep(ms).then(() => false)]);
-  try {
-    process.kill(proc.pid, "SIGTERM");
-  } catch {
-    return; // already gone
-  }
-  if (await within(5000)) return;
-  try {
-    process.kill(proc.pid, "SIGKILL");
-  } catch {
-    return;
-  }
-  await within(2000);
 }
 
 async function startDyshard(upstreams: string[]): Promise<App> {
@@ -133,7 +51,7 @@ async function startDyshard(upstreams: string[]): Promise<App> {
   for (const port of ports) {
     const config = loadConfig({ env: {}, flags: { listen: `${HOST}:${port}`, upstream: upstreams, logLevel: "warn" } });
     try {
-      return await startApp(config, createLogger("warn"));
+      return await startApp(config, createLogger("warn", logLines));
     } catch (err) {
       lastError = err;
       if ((err as { code?: string }).code !== "EADDRINUSE") break;
@@ -142,25 +60,27 @@ async function startDyshard(upstreams: string[]): Promise<App> {
   throw lastError;
 }
 
-/** Stops dyshard and every Pushgateway this demo started. */
-async function stopEverything(): Promise<void> {
-  stopping = true;
-  await app?.stop().catch(() => undefined);
-  await Promise.all([...started].map(stopProcess));
-}
-
-// Last resort: if the demo dies some other way, leave no Pushgateway behind.
-process.on("exit", () => {
-  for (const proc of started) {
-    if (alive(proc) && proc.pid !== undefined) {
+/** dyshard's log (JSON lines) as short indented lines among the demo's own. */
+const logLines = new Writable({
+  write(chunk: Buffer, _enc, done) {
+    for (const line of chunk.toString().split("\n").filter(Boolean)) {
       try {
-        process.kill(proc.pid, "SIGKILL");
+        const { msg, upstream, reason } = JSON.parse(line) as Record<string, string | undefined>;
+        out(`     (dyshard logs: ${[msg, upstream, reason].filter(Boolean).join(", ")})`);
       } catch {
-        // gone
+        out(`     (dyshard logs: ${line})`);
       }
     }
-  }
+    done();
+  },
 });
+
+/** Stops dyshard and every process this demo started. */
+async function stopEverything(): Promise<void> {
+  markStopping();
+  await app?.stop().catch(() => undefined);
+  await stopStarted();
+}
 
 // ---------------------------------------------------------------------------------------------
 // The example pushes
@@ -210,7 +130,8 @@ function showGroup(labels: Record<string, string>): string {
 
 const labelId = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
-async function push(base: string, method: string, path: string, value: number): Promise<void> {
+/** A push through dyshard; its status (0 when it failed), recorded as a problem unless 200. */
+async function push(base: string, method: string, path: string, value: number): Promise<number> {
   const body = `# TYPE demo_records_processed gauge\ndemo_records_processed ${value}\n# TYPE demo_last_success_timestamp_seconds gauge\ndemo_last_success_timestamp_seconds ${Math.floor(Date.now() / 1000)}\n`;
   try {
     const res = await fetch(base + path, {
@@ -221,8 +142,10 @@ async function push(base: string, method: string, path: string, value: number): 
     });
     const text = await res.text();
     if (res.status !== 200) problems.push(`${method} ${path} answered ${res.status}: ${text.trim()}`);
+    return res.status;
   } catch (err) {
     problems.push(`${method} ${path} failed: ${(err as Error).message}`);
+    return 0;
   }
 }
 
@@ -232,7 +155,74 @@ async function groupsOn(gw: Gateway): Promise<Record<string, string>[]> {
   return body.data.map((g) => g.labels);
 }
 
+/** Each example group: its first path, its labels, and the slots of the Pushgateways holding it (a dead one holds none). */
+async function placement(): Promise<{ path: string; labels: Record<string, string>; slots: number[] }[]> {
+  const held = await Promise.all(gateways.map((g) => groupsOn(g).catch(() => [])));
+  return EXAMPLES.map((ex) => {
+    const group = groupOf(ex.paths[0]!);
+    const labels = { ...group.labels, job: group.job };
+    const slots = held.flatMap((groups, slot) => (groups.some((l) => labelId(l) === labelId(labels)) ? [slot] : []));
+    return { path: ex.paths[0]!, labels, slots };
+  });
+}
+
+/** Starts Prometheus when it is installed; undefined (and a problem) when it would not start. */
+async function prometheusIfInstalled(dyshard: string): Promise<Server | undefined> {
+  const bin = onPath(PROMETHEUS);
+  if (bin === undefined) return undefined;
+  return startPrometheus(bin, `${dyshard}/-/dyshard/sd`).catch((err: Error) => {
+    problems.push(err.message);
+    return undefined;
+  });
+}
+
+/** The Prometheus part, following the first example's group; a step that fails is a problem. */
+async function tellPrometheusStory(bin: string, prom: Server): Promise<void> {
+  const first = EXAMPLES[0]!.paths[0]!;
+  const group = groupOf(first);
+  const labels = { ...group.labels, job: group.job };
+  const stage = {
+    app: app!,
+    gateways,
+    pushgatewaySpec: pushgatewaySpec(bin),
+    push: (path: string, value: number) => push(app!.url, "PUT", path, value),
+    placement,
+    ownerOf: (path: string) => app!.membership.owner(routingKey(groupOf(path)))?.slot,
+    follow: { path: first, shown: showGroup(labels), labels },
+    out,
+    problems,
+  };
+  await prometheusStory(stage, prom).catch((err: Error) => {
+    problems.push(`with Prometheus: ${err.message}`);
+    out();
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
+
+/** Resolves on the first Ctrl-C or SIGTERM; a second one exits at once (the exit hook SIGKILLs what is left). */
+function stopSignalled(): Promise<void> {
+  return new Promise((resolve) => {
+    let signals = 0;
+    const onSignal = () => {
+      markStopping(); // Ctrl-C reaches the children too: their exit is expected now
+      if (signals++ > 0) process.exit(1);
+      resolve();
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}
+
+let waitingForCtrlC = false;
+const stopSignal = stopSignalled();
+// A signal before the demo waits for it (while it starts, pushes or talks to Prometheus): stop all it started.
+void stopSignal.then(async () => {
+  if (waitingForCtrlC) return;
+  out("interrupted: stopping everything the demo started...");
+  await stopEverything();
+  process.exit(130);
+});
 
 async function main(): Promise<void> {
   const bin = onPath(PUSHGATEWAY);
@@ -241,9 +231,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  gateways.push(...(await Promise.all(PUSHGATEWAY_PORTS.map((port, i) => startPushgateway(bin, `pg-${i + 1}`, port)))));
+  gateways.push(...(await Promise.all(PUSHGATEWAY_PORTS.map((port, i) => startServer(pushgatewaySpec(bin, port)(`pg-${i + 1}`))))));
   app = await startDyshard(gateways.map((g) => g.url));
   const dyshard = app.url;
+  const prometheus = prometheusIfInstalled(dyshard); // starts while the examples are pushed
 
   out("dyshard demo: three real Pushgateways behind one dyshard, all on 127.0.0.1");
   out();
@@ -300,6 +291,13 @@ async function main(): Promise<void> {
   out("  Every spelling of a group reached the same Pushgateway, so each group is stored once.");
   out();
 
+  const prom = await prometheus;
+  if (prom) await tellPrometheusStory(bin, prom);
+  else if (onPath(PROMETHEUS) === undefined)
+    out(
+      `Prometheus is not installed, so the demo skips the part where it scrapes through dyshard (\`sudo apt-get install -y prometheus\` adds it).\n`,
+    );
+
   const first = EXAMPLES[0]!.paths[0]!;
   const binRel = relative(process.cwd(), BIN_DYSHARD);
   const binShown = binRel && !binRel.startsWith("..") && !isAbsolute(binRel) ? binRel : BIN_DYSHARD;
@@ -307,7 +305,7 @@ async function main(): Promise<void> {
   out(
     SMOKE
       ? "Commands to try (while the demo runs):"
-      : "Try it (in another terminal; Ctrl-C here stops dyshard and the three Pushgateways):",
+      : `Try it (in another terminal; Ctrl-C here stops dyshard and the three Pushgateways${prom ? " and Prometheus" : ""}):`,
   );
   out();
   out("  # push a group through dyshard; it picks the Pushgateway");
@@ -321,6 +319,10 @@ async function main(): Promise<void> {
   out("  # the ring, and dyshard's own metrics");
   out(`  curl -sS ${dyshard}/-/dyshard/ring`);
   out(`  curl -sS ${dyshard}/metrics | grep '^dyshard_'`);
+  if (prom) {
+    out("  # ask Prometheus (its UI is at the same address)");
+    out(`  curl -sS '${prom.url}/api/v1/query?query=demo_records_processed'`);
+  }
   out();
 
   if (problems.length > 0) {
@@ -335,19 +337,11 @@ async function main(): Promise<void> {
     process.exit(problems.length === 0 ? 0 : 1);
   }
 
-  out("dyshard is running. Press Ctrl-C to stop it and the three Pushgateways.");
-  await new Promise<void>((resolve) => {
-    let signals = 0;
-    const onSignal = () => {
-      stopping = true; // Ctrl-C reaches the Pushgateways too: their exit is expected now
-      if (signals++ > 0) process.exit(1); // a second Ctrl-C: the exit hook SIGKILLs what is left
-      resolve();
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-  });
+  out(`dyshard is running. Press Ctrl-C to stop it and the three Pushgateways${prom ? " and Prometheus" : ""}.`);
+  waitingForCtrlC = true;
+  await stopSignal;
   out();
-  out("stopping dyshard and the Pushgateways...");
+  out(`stopping dyshard and the Pushgateways${prom ? " and Prometheus" : ""}...`);
   await stopEverything();
   out("stopped.");
   process.exit(0);

@@ -1,8 +1,12 @@
 // The README's demo, run as `node dist/scripts/demo.js --smoke`: real Pushgateways, real pushes,
-// a placement table that must agree with `dyshard route`, and nothing left running afterwards.
+// a placement table that must agree with `dyshard route`, the Prometheus part (a value answered by
+// PromQL, the owner killed and back, one copy after the handover), and nothing left running afterwards.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { requireBinary } from "../support/binaries.js";
@@ -36,6 +40,13 @@ function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv = proce
   });
 }
 
+/** Fails if any process the demo printed (Pushgateways, also restarted, and Prometheus) still runs; SIGKILLs those by PID. */
+function assertNothingLeft(demo: DemoOutput): void {
+  const left = demo.pids.filter(isAlive);
+  for (const pid of left) process.kill(pid, "SIGKILL");
+  assert.deepEqual(left, [], "the demo left processes running");
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -51,6 +62,11 @@ interface DemoOutput {
   /** Table rows: group → the one Pushgateway name it is on. */
   placement: Map<string, string>;
   routeCommand: string[];
+  prometheus: { url: string; pid: number } | undefined;
+  /** The Prometheus part's numbered steps, by number. */
+  steps: Map<number, string>;
+  /** Every pid the demo printed: the Pushgateways (also restarted ones) and Prometheus. */
+  pids: number[];
 }
 
 function parseDemo(stdout: string): DemoOutput {
@@ -61,7 +77,19 @@ function parseDemo(stdout: string): DemoOutput {
   const placement = new Map<string, string>();
   for (const m of stdout.matchAll(/^ {2}(\{job=.*?\})\s+(\d+)\s+(pg-\d) (http:\/\/127\.0\.0\.1:\d+)/gm)) placement.set(m[1]!, m[3]!);
   const routeLine = stdout.split("\n").find((l) => /^\s+node \S*bin\/dyshard\.js route /.test(l)) ?? "";
-  return { gateways, dyshard, placement, routeCommand: routeLine.trim().split(/\s+/) };
+  const prom = stdout.match(/^ {2}prometheus\s+(http:\/\/127\.0\.0\.1:\d+)\s+\(prometheus, pid (\d+)/m);
+  const steps = new Map([...stdout.matchAll(/^ {2}(\d)\. (.*)$/gm)].map((m) => [Number(m[1]), m[2]!]));
+  const own = Number(stdout.match(/^ {2}dyshard .*\bpid (\d+)\)$/m)?.[1]); // the demo's own process
+  const pids = [...stdout.matchAll(/\bpid (\d+)\b/g)].map((m) => Number(m[1])).filter((pid) => pid !== own);
+  return {
+    gateways,
+    dyshard,
+    placement,
+    routeCommand: routeLine.trim().split(/\s+/),
+    prometheus: prom ? { url: prom[1]!, pid: Number(prom[2]) } : undefined,
+    steps,
+    pids,
+  };
 }
 
 const EXPECTED_GROUPS = [
@@ -86,6 +114,7 @@ function hold(port: number): Promise<Server | undefined> {
 describe("npm run demo (scripts/demo.ts --smoke)", () => {
   it("starts three Pushgateways and dyshard, places every example group on one of them, agrees with `dyshard route`, and stops everything", async () => {
     requireBinary("prometheus-pushgateway");
+    requireBinary("prometheus");
     const run = await runCommand(process.execPath, [DEMO, "--smoke"]);
     const all = run.stdout + run.stderr;
     assert.equal(run.code, 0, `demo --smoke exited ${run.code ?? run.signal}:\n${all}`);
@@ -134,16 +163,36 @@ describe("npm run demo (scripts/demo.ts --smoke)", () => {
     const tableName = demo.placement.get('{job="backup", instance="db-1", region="eu"}');
     assert.equal(db1.upstream, demo.gateways.find((g) => g.name === tableName)?.url, "`dyshard route` and the demo's table disagree");
 
+    // The Prometheus part: the value answered by PromQL, the push while the owner is down, one copy after the handover.
+    const owner = demo.placement.get('{job="backup", instance="db-1", region="eu"}')!;
+    assert.ok(demo.prometheus, `a Prometheus line in:\n${run.stdout}`);
+    assert.match(demo.steps.get(1) ?? "", new RegExp(`^PUT demo_records_processed 200 for .* through dyshard: 200, on ${owner}$`));
+    assert.match(
+      demo.steps.get(2) ?? "",
+      new RegExp(`^PromQL demo_records_processed\\{job="backup",instance="db-1",region="eu"\\} = 200: 1 series, scraped from ${owner} `),
+    );
+    assert.match(demo.steps.get(3) ?? "", new RegExp(`^${owner} killed \\(SIGKILL, pid \\d+\\)`));
+    const during = demo.steps.get(4)?.match(/: every push 200; .* = 300 now on (pg-\d)$/)?.[1];
+    assert.ok(during && during !== owner, `step 4 in:\n${run.stdout}`);
+    assert.match(demo.steps.get(5) ?? "", new RegExp(`^PromQL = 300: 1 series, scraped from ${during} `));
+    assert.match(demo.steps.get(6) ?? "", new RegExp(`^${owner} restarted empty on the same port \\(pid \\d+\\)`));
+    assert.match(
+      demo.steps.get(7) ?? "",
+      new RegExp(`^handover \\(POST /-/dyshard/rebalance\\): copied \\d+, deleted \\d+; .*: 1 copy, on ${owner}$`),
+    );
+    assert.match(run.stdout, /^ {5}every one of the 7 groups is stored once, on its owner$/m);
+    assert.match(demo.steps.get(8) ?? "", new RegExp(`^PromQL = 300: 1 series, scraped from ${owner} again `));
+    assert.ok(run.stdout.includes(`curl -sS '${demo.prometheus.url}/api/v1/query?query=demo_records_processed'`), "the PromQL command");
+
     // Everything the demo started is gone (and if not, it is cleaned up here, by PID, and the test fails).
-    const left = demo.gateways.filter((g) => isAlive(g.pid));
-    for (const g of left) process.kill(g.pid, "SIGKILL");
-    assert.deepEqual(left, [], "the demo left Pushgateways running");
+    assertNothingLeft(demo);
   });
 
-  it("falls back to free ports when 9091 and 9101-9103 are taken", async () => {
+  it("falls back to free ports when 9090, 9091 and 9101-9103 are taken", async () => {
     requireBinary("prometheus-pushgateway");
+    requireBinary("prometheus");
     const held = new Map<number, Server>();
-    for (const port of [9091, 9101, 9102, 9103]) {
+    for (const port of [9090, 9091, 9101, 9102, 9103]) {
       const srv = await hold(port);
       if (srv) held.set(port, srv);
     }
@@ -153,15 +202,36 @@ describe("npm run demo (scripts/demo.ts --smoke)", () => {
       const demo = parseDemo(run.stdout);
       assert.equal(demo.gateways.length, 3);
       assert.equal(demo.placement.size, EXPECTED_GROUPS.length);
-      for (const url of [...demo.gateways.map((g) => g.url), demo.dyshard]) {
+      assert.ok(demo.prometheus, `a Prometheus line in:\n${run.stdout}`);
+      for (const url of [...demo.gateways.map((g) => g.url), demo.dyshard, demo.prometheus.url]) {
         const port = Number(new URL(url).port);
         assert.ok(!held.has(port), `${url} uses port ${port}, which this test holds`);
       }
-      const left = demo.gateways.filter((g) => isAlive(g.pid));
-      for (const g of left) process.kill(g.pid, "SIGKILL");
-      assert.deepEqual(left, [], "the demo left Pushgateways running");
+      assertNothingLeft(demo);
     } finally {
       await Promise.all([...held.values()].map((s) => new Promise((r) => s.close(r))));
+    }
+  });
+
+  it("without prometheus on the PATH says so in one line and runs as before", async () => {
+    const bin = execFileSync("sh", ["-c", `command -v ${requireBinary("prometheus-pushgateway")}`])
+      .toString()
+      .trim();
+    const dir = mkdtempSync(path.join(tmpdir(), "dyshard-demo-path-"));
+    symlinkSync(bin, path.join(dir, "prometheus-pushgateway"));
+    try {
+      const run = await runCommand(process.execPath, [DEMO, "--smoke"], { ...process.env, PATH: dir });
+      assert.equal(run.code, 0, `demo --smoke exited ${run.code ?? run.signal}:\n${run.stdout}${run.stderr}`);
+      const said = run.stdout.split("\n").filter((l) => /prometheus/i.test(l) && !/prometheus-pushgateway/.test(l));
+      assert.deepEqual(said, [
+        "Prometheus is not installed, so the demo skips the part where it scrapes through dyshard (`sudo apt-get install -y prometheus` adds it).",
+      ]);
+      const demo = parseDemo(run.stdout);
+      assert.equal(demo.placement.size, EXPECTED_GROUPS.length);
+      assert.equal(demo.steps.size, 0, "no Prometheus steps");
+      assertNothingLeft(demo);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -15,6 +15,12 @@ export interface ActiveTarget {
   discoveredLabels: Record<string, string>;
 }
 
+/** One series of a matrix: its labels and [time s, value] samples in time order. */
+export interface Series {
+  metric: Record<string, string>;
+  values: [number, number][];
+}
+
 export class Prometheus {
   private proc: ChildProcess | undefined;
   readonly url: string;
@@ -104,19 +110,22 @@ export class Prometheus {
   }
 
   /** A range query's matrix: each series' labels and its [time s, value] samples. */
-  async queryRange(
-    promql: string,
-    startS: number,
-    endS: number,
-    stepS: number,
-  ): Promise<{ metric: Record<string, string>; values: [number, number][] }[]> {
-    const q = new URLSearchParams({ query: promql, start: String(startS), end: String(endS), step: String(stepS) });
-    const body = (await (await fetch(`${this.url}/api/v1/query_range?${q.toString()}`)).json()) as {
+  queryRange(promql: string, startS: number, endS: number, stepS: number): Promise<Series[]> {
+    return this.matrix("query_range", { query: promql, start: String(startS), end: String(endS), step: String(stepS) });
+  }
+
+  /** Every sample stored for `selector` in (startS, endS], as a range vector returns them (no steps, no lookback). */
+  samples(selector: string, startS: number, endS: number): Promise<Series[]> {
+    return this.matrix("query", { query: `${selector}[${Math.ceil((endS - startS) * 1000)}ms]`, time: String(endS) });
+  }
+
+  private async matrix(api: "query" | "query_range", params: Record<string, string>): Promise<Series[]> {
+    const body = (await (await fetch(`${this.url}/api/v1/${api}?${new URLSearchParams(params).toString()}`)).json()) as {
       status: string;
       error?: string;
       data: { result: { metric: Record<string, string>; values: [number, string][] }[] };
     };
-    if (body.status !== "success") throw new Error(`query_range ${promql}: ${body.error ?? body.status}`);
+    if (body.status !== "success") throw new Error(`${api} ${params.query}: ${body.error ?? body.status}`);
     return body.data.result.map((r) => ({ metric: r.metric, values: r.values.map(([t, v]) => [t, Number(v)] as [number, number]) }));
   }
 }
