@@ -1,0 +1,193 @@
+// Standby copies (--replicas 2) over three real Pushgateways: every group planted as its primary
+// on its owner and its standby copy (dyshard_replica="1") on the next owner. An instance dies with
+// its disk (SIGKILL, restarted empty) and the handover promotes the standby copies of the groups
+// it owned and re-replicates those it stood by for: no group is lost, each is once a primary on
+// its owner with its pushed value and once a standby copy on its standby slot. Then a second
+// instance is lost the same way, and a third stays down for a while. The Handover is built with
+// R = 2 directly: loadConfig refuses --replicas above 1 until the push path writes standby copies.
+import assert from "node:assert/strict";
+import { Writable } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import { Registry } from "prom-client";
+import { loadConfig } from "../../src/config/load.js";
+import { createLogger } from "../../src/core/logger.js";
+import { handoverFromConfig } from "../../src/handover/from-config.js";
+import type { Handover } from "../../src/handover/handover.js";
+import type { RunReport } from "../../src/handover/run-report.js";
+import { Membership } from "../../src/membership/membership.js";
+import { routingKey } from "../../src/pushgateway/grouping-key.js";
+import { loadHash64 } from "../../src/routing/hash.js";
+import { inParallel, push } from "../support/push.js";
+import { startPushgateways, stopAll, type Pushgateway } from "../support/pushgateway.js";
+
+const JOB = "replicas";
+const N = 200;
+const instance = (i: number) => `host-${i}`;
+const value = (i: number) => String(1000 + i);
+const keyOf = (i: number) => routingKey({ job: JOB, labels: { instance: instance(i) } });
+const ids = Array.from({ length: N }, (_, i) => i);
+
+interface Where {
+  primaries: number[];
+  standbys: number[];
+  /** Every copy's value of `v`, and whether its metrics carry the replica label as a standby copy must (and a primary must not). */
+  values: string[];
+  labelsRight: boolean;
+}
+
+/** Where every group of the job is, by Pushgateway index (= slot), on the instances that are up. */
+async function holdings(pgs: Pushgateway[], down: ReadonlySet<number>): Promise<Map<string, Where>> {
+  const out = new Map<string, Where>();
+  (await Promise.all(pgs.map((p, slot) => (down.has(slot) ? [] : p.groups())))).forEach((groups, slot) => {
+    for (const g of groups.filter((g) => g.labels.job === JOB)) {
+      const name = g.labels.instance as string;
+      const w = out.get(name) ?? { primaries: [], standbys: [], values: [], labelsRight: true };
+      const standby = g.labels.dyshard_replica === "1";
+      (standby ? w.standbys : w.primaries).push(slot);
+      const metric = (g.v as { metrics: { labels: Record<string, string>; value: string }[] } | undefined)?.metrics[0];
+      w.values.push(metric?.value ?? "none");
+      w.labelsRight &&= (metric?.labels.dyshard_replica === "1") === standby;
+      out.set(name, w);
+    }
+  });
+  return out;
+}
+
+/** Groups not exactly once a primary on owners[0] and once a standby copy on owners[1], with their value, by reason. */
+async function wrong(
+  pgs: Pushgateway[],
+  membership: Membership,
+  down: ReadonlySet<number>,
+): Promise<{ lost: number; misplaced: string[] }> {
+  const where = await holdings(pgs, down);
+  const misplaced: string[] = [];
+  let lost = 0;
+  for (const i of ids) {
+    const w = where.get(instance(i));
+    if (!w || !w.values.includes(value(i))) {
+      lost++;
+      continue;
+    }
+    const owners = membership.ring.owners(keyOf(i), 2);
+    const ok =
+      w.primaries.length === 1 &&
+      w.primaries[0] === owners[0] &&
+      w.standbys.length === 1 &&
+      w.standbys[0] === owners[1] &&
+      w.values.every((v) => v === value(i)) &&
+      w.labelsRight;
+    if (!ok) misplaced.push(`${instance(i)} ${JSON.stringify(w)} owners ${JSON.stringify(owners)}`);
+  }
+  return { lost, misplaced };
+}
+
+describe("handover with standby copies (R = 2)", () => {
+  let pgs: Pushgateway[];
+  let membership: Membership;
+  let handover: Handover;
+  const registry = new Registry();
+  const logs: string[] = [];
+  const down = new Set<number>();
+
+  before(async () => {
+    pgs = await startPushgateways(3);
+    const config = { ...loadConfig({ flags: { upstream: pgs.map((p) => p.url) } }), replicas: 2 };
+    membership = new Membership(config.upstreams, await loadHash64());
+    const sink = new Writable({ write: (chunk: Buffer, _enc, cb) => (logs.push(chunk.toString()), cb()) });
+    handover = handoverFromConfig(config, membership, registry, createLogger("info", sink), { once: true });
+    // Plant what the push path writes: the primary on the owner, then the standby copy on the next owner.
+    const statuses = await inParallel(ids, 20, async (i) => {
+      const [owner, standby] = membership.ring.owners(keyOf(i), 2) as [number, number];
+      const path = `/metrics/job/${JOB}/instance/${instance(i)}`;
+      const primary = await push(pgs[owner]!.url, path, `v ${value(i)}\n`);
+      const copy = await push(pgs[standby]!.url, `${path}/dyshard_replica/1`, `v ${value(i)}\n`);
+      return `${primary.status} ${copy.status}`;
+    });
+    assert.deepEqual(new Set(statuses), new Set(["200 200"]));
+  });
+  after(async () => {
+    await handover?.stop();
+    await stopAll(pgs ?? []);
+  });
+
+  /** Groups that had `slot` as owner and as standby slot on the current ring. */
+  const roles = (slot: number) => ({
+    owned: ids.filter((i) => membership.ring.owners(keyOf(i), 2)[0] === slot).length,
+    stoodBy: ids.filter((i) => membership.ring.owners(keyOf(i), 2)[1] === slot).length,
+  });
+
+  async function run(what: string): Promise<RunReport> {
+    const report = await handover.run();
+    const { lost, misplaced } = await wrong(pgs, membership, down);
+    process.stdout.write(
+      `# ${what}: groups lost ${lost} of ${N}; promotions ${report.promoted}; re-replications ${report.replicated}; copies ${report.copied}; deleted ${report.deleted}; failed ${report.failed}; run ${report.duration_ms} ms\n`,
+    );
+    assert.equal(lost, 0, "no group is lost");
+    assert.deepEqual(misplaced, [], "every group once a primary on its owner and once a standby copy on its standby slot");
+    assert.deepEqual(report.errors, []);
+    assert.equal(report.failed, 0, JSON.stringify(report.steps.filter((s) => s.outcome === "failed")));
+    return report;
+  }
+
+  /** A second run finds nothing to do: the copies the handover wrote are not taken for newer pushes. */
+  async function settled(): Promise<void> {
+    const again = await handover.run();
+    assert.deepEqual([again.misplaced, again.steps.length], [0, 0], JSON.stringify(again.steps.slice(0, 3)));
+  }
+
+  it("leaves the planted copies alone: the primary and its standby copy written one after the other are one push", async () => {
+    const report = await run("planted");
+    assert.equal(report.groups, N, "a group and its standby copy count as one group");
+    assert.equal(report.misplaced, 0);
+  });
+
+  for (const [nth, slot] of [
+    ["first", 0],
+    ["second", 1],
+  ] as const) {
+    it(`the ${nth} instance dies with its disk: its groups' standby copies are promoted, the groups it stood by for re-replicated`, async () => {
+      const expected = roles(slot);
+      assert.ok(expected.owned > N / 6 && expected.stoodBy > N / 6, JSON.stringify(expected));
+      await pgs[slot]!.kill("SIGKILL");
+      await pgs[slot]!.restart(); // empty: persistence is off, as if the disk were lost
+      assert.deepEqual(await pgs[slot]!.groups(), []);
+      const report = await run(`slot ${slot} lost with its disk`);
+      assert.deepEqual([report.promoted, report.replicated, report.copied, report.deleted], [expected.owned, expected.stoodBy, 0, 0]);
+      await settled();
+    });
+  }
+
+  it("an instance down for a while: its groups are promoted in place on the next owner; when it comes back empty, they move back", async () => {
+    const expected = roles(2);
+    await pgs[2]!.kill("SIGKILL");
+    down.add(2);
+    membership.setHealth(2, false, "killed by the test");
+    // With two healthy instances of three, each group's owners are those two.
+    const gone = await run("slot 2 down");
+    assert.equal(gone.promoted, expected.owned, "its standby copies became primaries on their slot");
+    assert.equal(gone.replicated, expected.owned + expected.stoodBy, "each lost copy written again on the other survivor");
+    assert.equal(gone.deleted, expected.owned, "the promoted standby copies, now on the owner, deleted once replaced");
+    await settled();
+
+    await pgs[2]!.restart();
+    down.delete(2);
+    membership.setHealth(2, true, "back, empty");
+    const back = await run("slot 2 back, empty");
+    assert.deepEqual(
+      [back.promoted, back.copied],
+      [0, expected.owned],
+      "the primaries come back from the interim owner, not from a standby copy",
+    );
+    assert.equal(back.replicated, expected.owned + expected.stoodBy);
+    assert.equal(back.deleted, 2 * expected.owned + expected.stoodBy, "the interim primaries and standby copies");
+    await settled();
+
+    const metrics = await registry.metrics();
+    const total = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1]);
+    assert.ok(total("dyshard_handover_groups_promoted_total") >= 2 * (N / 6));
+    assert.ok(total("dyshard_handover_groups_replicated_total") >= 2 * (N / 6));
+    process.stdout.write(
+      `# metrics: promoted_total ${total("dyshard_handover_groups_promoted_total")}, replicated_total ${total("dyshard_handover_groups_replicated_total")}, copied_total ${total("dyshard_handover_groups_copied_total")}\n`,
+    );
+  });
+});
