@@ -1,7 +1,8 @@
 // Runs the handover: inventory every healthy Pushgateway, plan, execute. Triggered by ring
 // changes (after a settle delay), a periodic sweep, POST /-/dyshard/rebalance and the CLI. With
 // Consul, only the holder of the handover lock runs it. Also removes a group's stale copy right
-// after a push to its new owner succeeds, while the owner change is recent.
+// after a push to its new owner succeeds, while the owner change is recent. With --replicas R,
+// each group's owners are Ring.owners(key, R): the primary's owner, then its standby slots.
 import type { Registry } from "prom-client";
 import type { HandoverLock } from "./handover-lock.js";
 import { handoverMetrics, type HandoverMetrics } from "../metrics/catalogue.js";
@@ -219,7 +220,8 @@ export class Handover {
       };
       results = await executePlan(plan, deps);
       for (const r of results)
-        if (isAcknowledged(r.step) && (r.outcome === "copied" || r.outcome === "deleted")) ledger?.resolved(ledgerKey(r.step.group));
+        if (isAcknowledged(r.step) && (r.outcome === "copied" || r.outcome === "deleted" || r.outcome === "replicated"))
+          ledger?.resolved(ledgerKey(r.step.group));
     }
     Object.assign(report, tally(results, dryRun, urlOf));
     report.duration_ms = Date.now() - started;
@@ -284,5 +286,5 @@ function ledgerKey(labels: Record<string, string>): string {
 }
 
 function isAcknowledged(step: HandoverStep): boolean {
-  return (step.action === "copy" || step.action === "delete") && step.acknowledged === true;
+  return step.action !== "leave" && step.action !== "merge" && step.acknowledged === true;
 }

@@ -4,7 +4,8 @@
 //
 // With R replicas (--replicas) a group has its primary on owners[0] (Ring.owners) and a standby
 // copy, the group with dyshard_replica="1" (src/pushgateway/replica.ts), on each of owners[1..R-1].
-// Primary and standby copies of a group are planned together, newest push winning across both:
+// Primary and standby copies of a group are planned together, newest push winning across both
+// (a primary and a standby copy holding the same samples are one push: copies.ts pushAtLeastAsNew):
 //
 // - the owner holds the group, pushed at the same time or later than every other copy: delete the
 //   stale copies (after merging families the owner lacks: a POST-style job may have pushed only

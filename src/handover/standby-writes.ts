@@ -35,7 +35,7 @@ export async function writeStandbys(results: StepResult[], confirm: Map<string, 
       await deps.client.push(url, standbyLabels(step.group), groupToText(asCopy(primary, true)), "PUT");
       written[i] = (written[i] ?? 0) + 1;
     } catch (err) {
-      (errors[i] as string[]).push(`standby copy: ${(err as Error).message}`);
+      (errors[i] as string[]).push(`standby copy to ${url}: ${(err as Error).message}`);
     }
   });
   const readBack = await readStandbys(results, deps);
@@ -59,7 +59,7 @@ async function readStandbys(results: StepResult[], deps: StandbyDeps): Promise<M
     try {
       out.set(slot, index(await deps.client.groups(url)));
     } catch (err) {
-      out.set(slot, (err as Error).message);
+      out.set(slot, `${url}: ${(err as Error).message}`);
     }
   });
   return out;
@@ -75,10 +75,10 @@ function standbysMissing(r: StepResult, readBack: Map<number, ReadBack>, snapsho
   for (const slot of r.step.standbys ?? []) {
     const back = readBack.get(slot);
     if (typeof back === "string" || back === undefined)
-      return `standby slot ${slot} could not be read back (${back}); stale standby copies kept`;
+      return `standby slot ${slot} could not be read back (${back}); stale standby copies kept for the next run`;
     const held = back.get(id);
     if (!held || !(acknowledged || stale.every((c) => atLeastAsNew(held, c))))
-      return `standby slot ${slot} does not hold the standby copy at least as new; stale standby copies kept`;
+      return `standby slot ${slot} does not hold a standby copy at least as new; stale standby copies kept for the next run`;
   }
   return undefined;
 }

@@ -5,11 +5,18 @@
 // its owner with its pushed value and once a standby copy on its standby slot. Then a second
 // instance is lost the same way, and a third stays down for a while. The Handover is built with
 // R = 2 directly: loadConfig refuses --replicas above 1 until the push path writes standby copies.
+// Last, the executor alone: a standby slot that dies before the write keeps the stale standby copies.
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { Registry } from "prom-client";
 import { loadConfig } from "../../src/config/load.js";
+import { sameData as sameSamples } from "../../src/handover/copies.js";
+import { executePlan, families } from "../../src/handover/executor.js";
+import { groupId, planHandover, type GroupCopy } from "../../src/handover/plan.js";
+import { PushgatewayClient } from "../../src/pushgateway/client/pushgateway-client.js";
+import { pushTimeSeconds, type ApiGroup } from "../../src/pushgateway/exposition.js";
+import { freePort } from "../support/ports.js";
 import { createLogger } from "../../src/core/logger.js";
 import { handoverFromConfig } from "../../src/handover/from-config.js";
 import type { Handover } from "../../src/handover/handover.js";
@@ -26,6 +33,9 @@ const instance = (i: number) => `host-${i}`;
 const value = (i: number) => String(1000 + i);
 const keyOf = (i: number) => routingKey({ job: JOB, labels: { instance: instance(i) } });
 const ids = Array.from({ length: N }, (_, i) => i);
+/** A histogram and a summary with help texts: a promotion must rebuild them intact, without the replica label. */
+const RICH =
+  '# TYPE lat histogram\nlat_bucket{le="0.1"} 3\nlat_bucket{le="1"} 7\nlat_bucket{le="+Inf"} 9\nlat_sum 4.5\nlat_count 9\n# HELP q Quantiles.\n# TYPE q summary\nq{quantile="0.5"} 0.2\nq{quantile="0.99"} 1.5\nq_sum 12\nq_count 30\n';
 
 interface Where {
   primaries: number[];
@@ -88,6 +98,11 @@ describe("handover with standby copies (R = 2)", () => {
   const registry = new Registry();
   const logs: string[] = [];
   const down = new Set<number>();
+  let richInstance = "";
+  let richOwners: number[] = [];
+  let richSeries: string[] = [];
+  const richOn = async (pg: Pushgateway) =>
+    (await pg.pushedSeries()).filter((l) => l.includes(`instance="${richInstance}"`) && !l.startsWith("push_"));
 
   before(async () => {
     pgs = await startPushgateways(3);
@@ -104,17 +119,31 @@ describe("handover with standby copies (R = 2)", () => {
       return `${primary.status} ${copy.status}`;
     });
     assert.deepEqual(new Set(statuses), new Set(["200 200"]));
+    // One job "rich" group owned by slot 0, its standby copy on the next owner.
+    for (let i = 0; richOwners.length === 0; i++)
+      if (membership.ring.owners(routingKey({ job: "rich", labels: { instance: `r-${i}` } }), 2)[0] === 0) {
+        richInstance = `r-${i}`;
+        richOwners = membership.ring.owners(routingKey({ job: "rich", labels: { instance: richInstance } }), 2);
+      }
+    const path = `/metrics/job/rich/instance/${richInstance}`;
+    assert.equal((await push(pgs[0]!.url, path, RICH)).status, 200);
+    assert.equal((await push(pgs[richOwners[1]!]!.url, `${path}/dyshard_replica/1`, RICH)).status, 200);
+    richSeries = await richOn(pgs[0]!);
+    assert.equal(richSeries.length, 9);
   });
   after(async () => {
     await handover?.stop();
     await stopAll(pgs ?? []);
   });
 
-  /** Groups that had `slot` as owner and as standby slot on the current ring. */
-  const roles = (slot: number) => ({
-    owned: ids.filter((i) => membership.ring.owners(keyOf(i), 2)[0] === slot).length,
-    stoodBy: ids.filter((i) => membership.ring.owners(keyOf(i), 2)[1] === slot).length,
-  });
+  /** Groups (the rich one too) that have `slot` as owner and as standby slot on the current ring. */
+  const roles = (slot: number) => {
+    const keys = [...ids.map(keyOf), routingKey({ job: "rich", labels: { instance: richInstance } })];
+    return {
+      owned: keys.filter((k) => membership.ring.owners(k, 2)[0] === slot).length,
+      stoodBy: keys.filter((k) => membership.ring.owners(k, 2)[1] === slot).length,
+    };
+  };
 
   async function run(what: string): Promise<RunReport> {
     const report = await handover.run();
@@ -137,7 +166,7 @@ describe("handover with standby copies (R = 2)", () => {
 
   it("leaves the planted copies alone: the primary and its standby copy written one after the other are one push", async () => {
     const report = await run("planted");
-    assert.equal(report.groups, N, "a group and its standby copy count as one group");
+    assert.equal(report.groups, N + 1, "a group and its standby copy count as one group (N, and the rich one)");
     assert.equal(report.misplaced, 0);
   });
 
@@ -154,6 +183,15 @@ describe("handover with standby copies (R = 2)", () => {
       const report = await run(`slot ${slot} lost with its disk`);
       assert.deepEqual([report.promoted, report.replicated, report.copied, report.deleted], [expected.owned, expected.stoodBy, 0, 0]);
       await settled();
+      if (slot === 0) {
+        assert.deepEqual(await richOn(pgs[0]!), richSeries, "the promoted histogram and summary are intact, without the replica label");
+        const standby = await richOn(pgs[richOwners[1]!]!);
+        assert.deepEqual(
+          standby,
+          richSeries.map((l) => l.replace("{", '{dyshard_replica="1",')),
+          "the standby copy is kept",
+        );
+      }
     });
   }
 
@@ -189,5 +227,49 @@ describe("handover with standby copies (R = 2)", () => {
     process.stdout.write(
       `# metrics: promoted_total ${total("dyshard_handover_groups_promoted_total")}, replicated_total ${total("dyshard_handover_groups_replicated_total")}, copied_total ${total("dyshard_handover_groups_copied_total")}\n`,
     );
+  });
+  it("a standby copy that cannot be written keeps the stale standby copies; the next run, with the slot back, finishes", async () => {
+    // Owners [0, 1] by hand; standby copies left on the owner and on slot 2; slot 1 dies between the inventory and the write.
+    for (const [slot, suffix] of [
+      [0, ""],
+      [0, "/dyshard_replica/1"],
+      [2, "/dyshard_replica/1"],
+    ] as const)
+      assert.equal((await push(pgs[slot]!.url, `/metrics/job/fragile/instance/f${suffix}`, "v 7\n")).status, 200);
+    const deadUrl = `http://127.0.0.1:${await freePort()}`;
+    const attempt = async (urlOf: (slot: number) => string | undefined) => {
+      const snapshot = new Map<string, ApiGroup>();
+      const copies: GroupCopy[] = [];
+      for (const slot of [0, 2])
+        for (const g of (await pgs[slot]!.groups()).filter((g) => g.labels.job === "fragile")) {
+          snapshot.set(`${slot}|${groupId(g.labels)}`, g as ApiGroup);
+          copies.push({ slot, labels: g.labels, pushTime: pushTimeSeconds(g as ApiGroup), families: families(g as ApiGroup) });
+        }
+      const inSnapshot = (c: GroupCopy) => snapshot.get(`${c.slot}|${groupId(c.labels)}`)!;
+      const sameData = (a: GroupCopy, b: GroupCopy) => sameSamples(inSnapshot(a), inSnapshot(b));
+      const plan = planHandover({ copies, ownersOf: () => [0, 1], inventoried: new Set([0, 1, 2]), sameData });
+      assert.deepEqual(
+        plan.steps.map((x) => [x.action, x.replicate, x.standbyFrom?.sort()]),
+        [["replicate", [1], [0, 2]]],
+      );
+      const client = new PushgatewayClient({ timeoutMs: 2000, maxInventoryBytes: 1 << 20 });
+      const deps = { client, urlOf, ownerOf: () => 0, ownersOf: () => [0, 1], snapshot, concurrency: 4, log: createLogger("silent") };
+      try {
+        return await executePlan(plan, deps);
+      } finally {
+        await client.close();
+      }
+    };
+    const standbysOf = async (slot: number) =>
+      (await pgs[slot]!.groups()).filter((g) => g.labels.job === "fragile" && g.labels.dyshard_replica === "1").length;
+
+    const [failed] = await attempt((slot) => (slot === 1 ? deadUrl : pgs[slot]?.url));
+    assert.equal(failed?.outcome, "failed");
+    assert.match(failed?.error ?? "", /standby copy to http:\/\/127.0.0.1:\d+: .*standby slot 1 could not be read back/);
+    assert.deepEqual([failed?.deleted, await standbysOf(0), await standbysOf(2)], [0, 1, 1], "the stale standby copies are kept");
+
+    const [done] = await attempt((slot) => pgs[slot]?.url);
+    assert.deepEqual([done?.outcome, done?.replicated, done?.deleted, done?.error], ["replicated", 1, 2, undefined]);
+    assert.deepEqual([await standbysOf(0), await standbysOf(1), await standbysOf(2)], [0, 1, 0]);
   });
 });
