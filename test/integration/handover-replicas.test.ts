@@ -3,9 +3,10 @@
 // its disk (SIGKILL, restarted empty) and the handover promotes the standby copies of the groups
 // it owned and re-replicates those it stood by for: no group is lost, each is once a primary on
 // its owner with its pushed value and once a standby copy on its standby slot. Then a second
-// instance is lost the same way, and a third stays down for a while. The Handover is built with
-// R = 2 directly: loadConfig refuses --replicas above 1 until the push path writes standby copies.
-// Last, the executor alone: a standby slot that dies before the write keeps the stale standby copies.
+// instance is lost the same way, and a third stays down for a while. The Handover is built from a
+// Config with replicas: 2 (serve still refuses --replicas above 1); copies are planted directly.
+// Then the executor alone: a standby slot that dies before the write keeps the stale standby copies.
+// Last, copies written by the push path itself (dyshard in-process with R = 2) through two losses.
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
@@ -16,7 +17,8 @@ import { executePlan, families } from "../../src/handover/executor.js";
 import { groupId, planHandover, type GroupCopy } from "../../src/handover/plan.js";
 import { PushgatewayClient } from "../../src/pushgateway/client/pushgateway-client.js";
 import { pushTimeSeconds, type ApiGroup } from "../../src/pushgateway/exposition.js";
-import { freePort } from "../support/ports.js";
+import { freePort, waitFor } from "../support/ports.js";
+import { startApp, type App } from "../../src/runtime/single-process.js";
 import { createLogger } from "../../src/core/logger.js";
 import { handoverFromConfig } from "../../src/handover/from-config.js";
 import type { Handover } from "../../src/handover/handover.js";
@@ -271,5 +273,86 @@ describe("handover with standby copies (R = 2)", () => {
     const [done] = await attempt((slot) => pgs[slot]?.url);
     assert.deepEqual([done?.outcome, done?.replicated, done?.deleted, done?.error], ["replicated", 1, 2, undefined]);
     assert.deepEqual([await standbysOf(0), await standbysOf(1), await standbysOf(2)], [0, 1, 0]);
+  });
+});
+
+describe("handover with standby copies written by the push path (R = 2)", () => {
+  const M = 100;
+  const path = (i: number) => `/metrics/job/${JOB}/instance/${instance(i)}`;
+  let pgs: Pushgateway[];
+  let app: App | undefined;
+  const down = new Set<number>();
+  before(async () => {
+    pgs = await startPushgateways(3);
+    // The handover runs only when asked (settle 1h, no sweep): each run below is the one measured.
+    const config = loadConfig({
+      flags: {
+        listen: "127.0.0.1:0",
+        upstream: pgs.map((p) => p.url),
+        rebalanceInterval: "0",
+        rebalanceSettle: "1h",
+        healthInterval: "100ms",
+        healthRise: "1",
+        healthFall: "1",
+      },
+    });
+    app = await startApp({ ...config, replicas: 2 }, createLogger("silent"));
+  });
+  after(async () => {
+    await app?.stop();
+    await stopAll(pgs ?? []);
+  });
+
+  const pushAll = async (round: number) => {
+    const statuses = await inParallel(
+      ids.slice(0, M),
+      20,
+      async (i) => (await push(app!.url, path(i), `v ${round * 10_000 + i}\n`)).status,
+    );
+    assert.deepEqual(new Set(statuses), new Set([200]));
+  };
+  const lostOrMisplaced = async (round: number) => {
+    const where = await holdings(pgs, down);
+    return ids.slice(0, M).filter((i) => {
+      const w = where.get(instance(i));
+      const [owner, standby] = app!.membership.ring.owners(keyOf(i), 2);
+      const want = String(round * 10_000 + i);
+      return !(w && w.primaries.join() === String(owner) && w.standbys.join() === String(standby) && w.values.every((v) => v === want));
+    });
+  };
+
+  it("pushes leave nothing to do; an owner SIGKILLed during pushes and back empty gets its groups back; a disk lost without pushes loses none", async () => {
+    await pushAll(1);
+    const quiet = await app!.handover.run();
+    assert.deepEqual([quiet.misplaced, quiet.steps.length], [0, 0], "a primary and its standby copy written side by side are one push");
+
+    // Slot 0 dies; the pushes of round 2 go to the next owners (primary and standby copy), then it comes back empty.
+    await pgs[0]!.kill("SIGKILL");
+    down.add(0);
+    await pushAll(2);
+    await pgs[0]!.restart();
+    down.delete(0);
+    await waitFor("slot 0 back", async () => app!.membership.members[0]!.healthy, 10_000);
+    const back = await app!.handover.run();
+    const wrongBack = await lostOrMisplaced(2);
+    process.stdout.write(
+      `# push path, slot 0 killed during pushes and back empty: groups lost or misplaced ${wrongBack.length} of ${M}; copies ${back.copied}; promotions ${back.promoted}; re-replications ${back.replicated}; deleted ${back.deleted}; run ${back.duration_ms} ms\n`,
+    );
+    assert.deepEqual(wrongBack, []);
+    assert.equal(back.failed, 0);
+
+    // Slot 1 dies with its disk and comes back before anything notices: only the standby copies hold its groups.
+    await pgs[1]!.kill("SIGKILL");
+    await pgs[1]!.restart();
+    await waitFor("slot 1 healthy", async () => app!.membership.members[1]!.healthy, 10_000);
+    const lostDisk = await app!.handover.run();
+    const wrongDisk = await lostOrMisplaced(2);
+    process.stdout.write(
+      `# push path, slot 1 lost with its disk: groups lost or misplaced ${wrongDisk.length} of ${M}; promotions ${lostDisk.promoted}; re-replications ${lostDisk.replicated}; run ${lostDisk.duration_ms} ms\n`,
+    );
+    assert.deepEqual(wrongDisk, []);
+    assert.ok(lostDisk.promoted > M / 6 && lostDisk.replicated > M / 6, JSON.stringify([lostDisk.promoted, lostDisk.replicated]));
+    const again = await app!.handover.run();
+    assert.deepEqual([again.misplaced, again.steps.length], [0, 0]);
   });
 });
