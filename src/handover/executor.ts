@@ -1,16 +1,23 @@
 // Carries out a handover plan, owner by owner, in chunks. For each chunk it holds this dyshard's
 // pushes of those groups (GroupGate), reads the owner afresh (a push may have landed there since
-// the inventory), copies or merges what the owner still lacks, reads the owner again to confirm,
-// and only then deletes the stale copies. A copy is never deleted before its owner was seen to
-// hold the group at least as new; every step re-checks, so running it twice, or from two
-// dyshards, is harmless.
+// the inventory), copies, promotes or merges what the owner still lacks, reads the owner again to
+// confirm, writes the standby copies from the confirmed primary and reads them back
+// (standby-writes.ts, --replicas), and only then deletes the stale copies. A copy is never
+// deleted before the copies replacing it were seen at least as new; every step re-checks, so
+// running it twice, or from two dyshards, is harmless.
 import type { Logger } from "pino";
 import type { ApiGroup } from "../pushgateway/exposition.js";
 import { groupToText, pushTimeSeconds } from "../pushgateway/exposition.js";
 import type { PushgatewayClient } from "../pushgateway/client/pushgateway-client.js";
+import { isStandby, standbyLabels } from "../pushgateway/replica.js";
 import type { MoveGate } from "./gate.js";
 import { mapLimit } from "../core/map-limit.js";
+import { asCopy, atLeastAsNew } from "./copies.js";
 import { groupId, type HandoverPlan, type HandoverStep } from "./plan.js";
+import { writeStandbys } from "./standby-writes.js";
+import { acting, index, staleCopies, type StepResult, type Working } from "./step-results.js";
+
+export type { StepOutcome, StepResult } from "./step-results.js";
 
 export interface ExecuteDeps {
   client: PushgatewayClient;
@@ -18,7 +25,9 @@ export interface ExecuteDeps {
   urlOf(slot: number): string | undefined;
   /** The owner of a group on the ring now: a step whose owner changed is skipped (the next run redoes it). */
   ownerOf(labels: Record<string, string>): number | undefined;
-  /** The inventory the plan was made from: `${slot}|${groupId}` → group. */
+  /** The group's owners now (Ring.owners): a step whose standby slots changed is skipped too. */
+  ownersOf?(labels: Record<string, string>): number[];
+  /** The inventory the plan was made from: `${slot}|${groupId}` → group (a standby copy under its own labels). */
   snapshot: ReadonlyMap<string, ApiGroup>;
   gate?: { gate: MoveGate; keyOf(labels: Record<string, string>): string };
   /** The ledger's verdict now (see plan.ts): a step it decided is skipped if the verdict changed. */
@@ -26,16 +35,6 @@ export interface ExecuteDeps {
   concurrency: number;
   chunk?: number;
   log: Logger;
-}
-
-export type StepOutcome = "copied" | "merged" | "deleted" | "left" | "skipped" | "failed";
-
-export interface StepResult {
-  step: HandoverStep;
-  outcome: StepOutcome;
-  /** Stale copies removed. */
-  deleted: number;
-  error?: string;
 }
 
 export async function executePlan(plan: HandoverPlan, deps: ExecuteDeps): Promise<StepResult[]> {
@@ -55,12 +54,12 @@ async function executeChunk(owner: number, steps: HandoverStep[], deps: ExecuteD
   const reopen = deps.gate ? await deps.gate.gate.close(steps.map((s) => deps.gate!.keyOf(s.group))) : () => {};
   try {
     const fresh = index(await deps.client.groups(ownerUrl));
-    const results = await mapLimit(steps, deps.concurrency, (step) => bringToOwner(step, ownerUrl, fresh, deps));
-    const wrote = results.some((r) => r.outcome === "copied" || r.outcome === "merged");
+    const brought = await mapLimit(steps, deps.concurrency, (step) => bringToOwner(step, ownerUrl, fresh, deps));
+    const wrote = brought.some((r) => r.outcome === "copied" || r.outcome === "promoted" || r.outcome === "merged");
     const confirm = wrote ? index(await deps.client.groups(ownerUrl)) : fresh;
-    return await mapLimit(results, deps.concurrency, (r) =>
-      r.outcome === "failed" || r.outcome === "skipped" ? Promise.resolve(r) : removeStale(r, ownerUrl, confirm, deps),
-    );
+    const checked = brought.map((r) => (acting(r) ? checkOwner(r, ownerUrl, confirm, deps) : r));
+    const replicated = await writeStandbys(checked, confirm, deps);
+    return await mapLimit(replicated, deps.concurrency, (r) => (acting(r) ? removeStale(r, deps) : Promise.resolve(strip(r))));
   } catch (err) {
     return steps.map((step) => ({ step, outcome: "failed", deleted: 0, error: (err as Error).message }));
   } finally {
@@ -68,23 +67,25 @@ async function executeChunk(owner: number, steps: HandoverStep[], deps: ExecuteD
   }
 }
 
-/** Copies or merges into the owner what it lacks, judged on its fresh state. */
+/** Copies, promotes or merges into the owner what it lacks, judged on its fresh state. */
 async function bringToOwner(step: HandoverStep, ownerUrl: string, fresh: Map<string, ApiGroup>, deps: ExecuteDeps): Promise<StepResult> {
-  if (deps.ownerOf(step.group) !== step.owner) return { step, outcome: "skipped", deleted: 0, error: "the owner changed since the plan" };
-  if ((step.action === "copy" || step.action === "delete") && step.acknowledged) return bringAcknowledged(step, ownerUrl, deps);
-  const id = groupId(step.group);
-  const stale = step.from.map((slot) => deps.snapshot.get(`${slot}|${id}`)).filter((g): g is ApiGroup => g !== undefined);
-  const newest = stale.sort((a, b) => (pushTimeSeconds(b) ?? -Infinity) - (pushTimeSeconds(a) ?? -Infinity))[0];
-  if (!newest) return { step, outcome: "failed", deleted: 0, error: "no stale copy in the inventory" };
-  const held = fresh.get(id);
+  const moved = ringMoved(step, deps);
+  if (moved) return { step, outcome: "skipped", deleted: 0, error: moved };
+  if (step.action !== "leave" && step.action !== "merge" && step.acknowledged) return bringAcknowledged(step, ownerUrl, deps);
+  const source = sourceOf(step, deps.snapshot);
+  const held = fresh.get(groupId(step.group));
+  if (!source)
+    return held ? { step, outcome: "deleted", deleted: 0 } : { step, outcome: "failed", deleted: 0, error: "no copy in the inventory" };
+  // A standby copy becomes the primary without the replica label, in its metrics too (copies.ts).
+  const primary = isStandby(source.labels) ? asCopy(source, false) : source;
   try {
-    if (!held || (pushTimeSeconds(held) ?? -Infinity) < (pushTimeSeconds(newest) ?? -Infinity)) {
-      await deps.client.push(ownerUrl, step.group, groupToText(newest), "PUT");
-      return { step, outcome: "copied", deleted: 0 };
+    if (!held || !atLeastAsNew(held, source)) {
+      await deps.client.push(ownerUrl, step.group, groupToText(primary), "PUT");
+      return { step, outcome: isStandby(source.labels) ? "promoted" : "copied", deleted: 0 };
     }
-    const missing = families(newest).filter((f) => !(f in held));
+    const missing = families(source).filter((f) => !(f in held));
     if (missing.length > 0) {
-      await deps.client.push(ownerUrl, step.group, groupToText(only(newest, missing)), "POST");
+      await deps.client.push(ownerUrl, step.group, groupToText(only(primary, missing)), "POST");
       return { step, outcome: "merged", deleted: 0 };
     }
     return { step, outcome: "deleted", deleted: 0 };
@@ -93,16 +94,34 @@ async function bringToOwner(step: HandoverStep, ownerUrl: string, fresh: Map<str
   }
 }
 
+/** Why a step no longer fits the ring, if it does not: its owner or its standby slots changed. */
+function ringMoved(step: HandoverStep, deps: ExecuteDeps): string | undefined {
+  if (deps.ownerOf(step.group) !== step.owner) return "the owner changed since the plan";
+  if (step.action === "leave" || !step.standbys || !deps.ownersOf) return undefined;
+  const now = deps.ownersOf(step.group).slice(1);
+  if (now.length !== step.standbys.length || now.some((s, i) => s !== step.standbys![i])) return "the standby slots changed since the plan";
+  return undefined;
+}
+
+/** The copy the plan chose (a copy or a merge), or else the newest stale one (a delete re-checks the owner). */
+function sourceOf(step: HandoverStep, snapshot: ReadonlyMap<string, ApiGroup>): ApiGroup | undefined {
+  if (step.action === "copy" || step.action === "merge") {
+    const labels = step.action === "copy" && step.promote ? standbyLabels(step.group) : step.group;
+    return snapshot.get(`${step.source}|${groupId(labels)}`);
+  }
+  return staleCopies(step, snapshot).sort((a, b) => (pushTimeSeconds(b) ?? -Infinity) - (pushTimeSeconds(a) ?? -Infinity))[0];
+}
+
 /** The ledger decided: the copy at the slot of the last acknowledged push goes to the owner as it is. */
 async function bringAcknowledged(
-  step: Extract<HandoverStep, { action: "copy" | "delete" }>,
+  step: Extract<HandoverStep, { action: "copy" | "delete" | "replicate" }>,
   ownerUrl: string,
   deps: ExecuteDeps,
 ): Promise<StepResult> {
   const source = step.action === "copy" ? step.source : step.owner;
   if (deps.authority?.(step.group) !== source)
     return { step, outcome: "skipped", deleted: 0, error: "the last acknowledged push moved since the plan" };
-  if (step.action === "delete") return { step, outcome: "deleted", deleted: 0 };
+  if (step.action !== "copy") return { step, outcome: "deleted", deleted: 0 };
   const copy = deps.snapshot.get(`${source}|${groupId(step.group)}`);
   if (!copy) return { step, outcome: "failed", deleted: 0, error: "no acknowledged copy in the inventory" };
   try {
@@ -113,39 +132,43 @@ async function bringAcknowledged(
   }
 }
 
-/** Deletes the stale copies once the owner is seen holding the group at least as new as them. */
-async function removeStale(r: StepResult, ownerUrl: string, confirm: Map<string, ApiGroup>, deps: ExecuteDeps): Promise<StepResult> {
-  const id = groupId(r.step.group);
-  const held = confirm.get(id);
+/** The owner, read back, must hold the group at least as new as every copy about to be deleted. */
+function checkOwner(r: StepResult, ownerUrl: string, confirm: Map<string, ApiGroup>, deps: ExecuteDeps): StepResult {
+  const held = confirm.get(groupId(r.step.group));
   // Decided by the ledger: the stale copies may carry newer push times, which mean nothing here.
-  const acknowledged = (r.step.action === "copy" || r.step.action === "delete") && r.step.acknowledged === true;
-  const newestStale = acknowledged
-    ? -Infinity
-    : Math.max(...r.step.from.map((slot) => pushTimeSeconds(deps.snapshot.get(`${slot}|${id}`) ?? { labels: {} }) ?? -Infinity));
-  if (!held || (pushTimeSeconds(held) ?? -Infinity) < newestStale) {
-    return {
-      ...r,
-      outcome: "failed",
-      error: `${ownerUrl} does not hold the group after the ${r.outcome === "deleted" ? "check" : r.outcome === "merged" ? "merge" : "copy"}; stale copies kept`,
-    };
-  }
+  const acknowledged = r.step.action !== "leave" && r.step.action !== "merge" && r.step.acknowledged === true;
+  if (held && (acknowledged || staleCopies(r.step, deps.snapshot).every((c) => atLeastAsNew(held, c)))) return r;
+  const what = r.outcome === "deleted" ? "check" : r.outcome === "merged" ? "merge" : "copy";
+  return { ...r, outcome: "failed", error: `${ownerUrl} does not hold the group after the ${what}; stale copies kept` };
+}
+
+/** Deletes the stale primaries, and the stale standby copies unless their replacements were not seen. */
+async function removeStale(r: Working, deps: ExecuteDeps): Promise<StepResult> {
+  const standby = standbyLabels(r.step.group);
+  const targets: [number, Record<string, string>][] = [
+    ...r.step.from.map((slot): [number, Record<string, string>] => [slot, r.step.group]),
+    ...(r.keepStandby ? [] : (r.step.standbyFrom ?? []).map((slot): [number, Record<string, string>] => [slot, standby])),
+  ];
   let deleted = 0;
-  const errors: string[] = [];
-  for (const slot of r.step.from) {
+  const errors: string[] = r.error ? [r.error] : [];
+  if (r.keepStandby) errors.push(r.keepStandby);
+  for (const [slot, labels] of targets) {
     const url = deps.urlOf(slot);
     if (!url) continue;
     try {
-      await deps.client.delete(url, r.step.group);
+      await deps.client.delete(url, labels);
       deleted++;
     } catch (err) {
       errors.push((err as Error).message);
     }
   }
-  return errors.length ? { ...r, deleted, outcome: "failed", error: errors.join("; ") } : { ...r, deleted };
+  const done = strip({ ...r, deleted });
+  return errors.length ? { ...done, outcome: "failed", error: errors.join("; ") } : done;
 }
 
-function index(groups: ApiGroup[]): Map<string, ApiGroup> {
-  return new Map(groups.map((g) => [groupId(g.labels), g]));
+function strip(r: Working): StepResult {
+  const { keepStandby: _keep, ...result } = r;
+  return result;
 }
 
 export function families(g: ApiGroup): string[] {

@@ -34,6 +34,7 @@ export function handoverFromConfig(
     timeoutMs: config.limits.upstreamTimeoutMs,
     shutdownTimeoutMs: config.limits.shutdownTimeoutMs,
     shardBy: config.shardBy,
+    replicas: config.replicas,
   };
   return new Handover(membership, registry, log, options, setup.gate, setup.lock, setup.ledger);
 }

@@ -1,7 +1,8 @@
 // Runs the handover: inventory every healthy Pushgateway, plan, execute. Triggered by ring
 // changes (after a settle delay), a periodic sweep, POST /-/dyshard/rebalance and the CLI. With
 // Consul, only the holder of the handover lock runs it. Also removes a group's stale copy right
-// after a push to its new owner succeeds, while the owner change is recent.
+// after a push to its new owner succeeds, while the owner change is recent. With --replicas R,
+// each group's owners are Ring.owners(key, R): the primary's owner, then its standby slots.
 import type { Registry } from "prom-client";
 import type { HandoverLock } from "./handover-lock.js";
 import { handoverMetrics, type HandoverMetrics } from "../metrics/catalogue.js";
@@ -10,6 +11,7 @@ import type { ShardBy } from "../pushgateway/grouping-key.js";
 import { routingKey } from "../pushgateway/grouping-key.js";
 import type { ApiGroup } from "../pushgateway/exposition.js";
 import { pushTimeSeconds } from "../pushgateway/exposition.js";
+import { primaryLabels } from "../pushgateway/replica.js";
 import { PushgatewayClient } from "../pushgateway/client/pushgateway-client.js";
 import { UnavailableError } from "../core/unavailable-error.js";
 import type { Membership } from "../membership/membership.js";
@@ -22,6 +24,7 @@ import { groupId, planHandover, type GroupCopy, type HandoverStep } from "./plan
 import { ledgerKeyOf, type PushLedger } from "./push-ledger.js";
 import type { RunReport } from "./run-report.js";
 import { tally } from "./tally.js";
+import { sameData as sameSamples } from "./copies.js";
 
 export interface HandoverOptions {
   /** Periodic sweep; 0 turns it off. */
@@ -34,6 +37,8 @@ export interface HandoverOptions {
   /** How long after an owner change a push also deletes the group's copy at the previous owner. */
   recentMs: number;
   shardBy: ShardBy;
+  /** Copies of every group (--replicas): the primary on its owner, and R − 1 standby copies on the next owners (Ring.owners). */
+  replicas: number;
   /** How long stop() waits for a run in progress before it cuts the run's requests (--shutdown-timeout). */
   shutdownTimeoutMs: number;
 }
@@ -153,7 +158,9 @@ export class Handover {
       groups: 0,
       misplaced: 0,
       copied: 0,
+      promoted: 0,
       merged: 0,
+      replicated: 0,
       deleted: 0,
       failed: 0,
       left: 0,
@@ -180,12 +187,19 @@ export class Handover {
         report.errors.push(`inventory of ${m.url}: ${(err as Error).message}`);
       }
     });
-    const keyOf = (labels: Record<string, string>) => routingKey(toGroupingKey(labels), this.opts.shardBy);
+    // A standby copy is routed as its group: by the labels without the replica label.
+    const keyOf = (labels: Record<string, string>) => routingKey(toGroupingKey(primaryLabels(labels)), this.opts.shardBy);
     const ownerOf = (labels: Record<string, string>) => this.membership.ring.owner(keyOf(labels));
+    const ownersOf = (labels: Record<string, string>) => this.membership.ring.owners(keyOf(labels), this.opts.replicas);
+    const inSnapshot = (c: GroupCopy) => snapshot.get(`${c.slot}|${groupId(c.labels)}`);
+    const sameData = (a: GroupCopy, b: GroupCopy) => {
+      const [ga, gb] = [inSnapshot(a), inSnapshot(b)];
+      return ga !== undefined && gb !== undefined && sameSamples(ga, gb);
+    };
     const ledger = this.ledger;
     ledger?.expire(Date.now(), (slot) => this.membership.members[slot]?.healthy !== true);
     const authority = ledger && ledger.size > 0 ? (labels: Record<string, string>) => ledger.authority(ledgerKey(labels)) : undefined;
-    const plan = planHandover({ copies, ownerOf, inventoried, ...(authority ? { authority } : {}) });
+    const plan = planHandover({ copies, ownersOf, inventoried, sameData, ...(authority ? { authority } : {}) });
     report.groups = plan.groups;
     report.misplaced = plan.misplaced;
     const urlOf = (slot: number) => this.membership.members[slot]?.url;
@@ -197,6 +211,7 @@ export class Handover {
         client: this.client,
         urlOf,
         ownerOf,
+        ownersOf,
         snapshot,
         concurrency: this.opts.concurrency,
         log: this.log,
@@ -205,12 +220,15 @@ export class Handover {
       };
       results = await executePlan(plan, deps);
       for (const r of results)
-        if (isAcknowledged(r.step) && (r.outcome === "copied" || r.outcome === "deleted")) ledger?.resolved(ledgerKey(r.step.group));
+        if (isAcknowledged(r.step) && (r.outcome === "copied" || r.outcome === "deleted" || r.outcome === "replicated"))
+          ledger?.resolved(ledgerKey(r.step.group));
     }
     Object.assign(report, tally(results, dryRun, urlOf));
     report.duration_ms = Date.now() - started;
     if (!dryRun) {
       this.metrics.copied.inc(report.copied + report.merged);
+      this.metrics.promoted.inc(report.promoted);
+      this.metrics.replicated.inc(report.replicated);
       this.metrics.deleted.inc({ via: "sweep" }, report.deleted);
       this.metrics.failed.inc(report.failed);
       this.metrics.misplaced.set(report.misplaced);
@@ -223,7 +241,9 @@ export class Handover {
             groups: report.groups,
             misplaced: report.misplaced,
             copied: report.copied,
+            promoted: report.promoted,
             merged: report.merged,
+            replicated: report.replicated,
             deleted: report.deleted,
             failed: report.failed,
             left: report.left,
@@ -266,5 +286,5 @@ function ledgerKey(labels: Record<string, string>): string {
 }
 
 function isAcknowledged(step: HandoverStep): boolean {
-  return (step.action === "copy" || step.action === "delete") && step.acknowledged === true;
+  return step.action !== "leave" && step.action !== "merge" && step.acknowledged === true;
 }

@@ -8,8 +8,13 @@ export interface RunReport {
   errors: string[];
   groups: number;
   misplaced: number;
+  /** Primaries copied to their owner from a stale primary. */
   copied: number;
+  /** Primaries made from a standby copy (--replicas): the owner had lost the group. */
+  promoted: number;
   merged: number;
+  /** Standby copies written (--replicas): a standby slot lacked its copy or held an older one. */
+  replicated: number;
   deleted: number;
   failed: number;
   left: number;
@@ -18,6 +23,10 @@ export interface RunReport {
     group: Record<string, string>;
     owner: string | null;
     from: string[];
+    /** Stale standby copies deleted (or left) there. */
+    standby_from?: string[];
+    /** Standby copies written there. */
+    replicate?: string[];
     reason: string;
     outcome?: string;
     error?: string;

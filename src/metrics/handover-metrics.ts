@@ -9,7 +9,17 @@ export function handoverMetrics(registry: Registry) {
   return {
     copied: new Counter({
       name: "dyshard_handover_groups_copied_total",
-      help: "Groups copied (or merged) to their owner by the handover.",
+      help: "Groups copied (or merged) to their owner from a stale primary by the handover (promotions counted apart).",
+      registers,
+    }),
+    promoted: new Counter({
+      name: "dyshard_handover_groups_promoted_total",
+      help: "Groups whose owner had lost them, given back their primary from a standby copy by the handover (--replicas).",
+      registers,
+    }),
+    replicated: new Counter({
+      name: "dyshard_handover_groups_replicated_total",
+      help: "Standby copies written by the handover where a standby slot lacked one or held an older one (--replicas).",
       registers,
     }),
     deleted: new Counter({
@@ -25,7 +35,7 @@ export function handoverMetrics(registry: Registry) {
     }),
     misplaced: new Gauge({
       name: "dyshard_handover_misplaced_groups",
-      help: "Groups found on an instance that does not own them, in the last run.",
+      help: "Groups found on an instance that does not own them (or, with --replicas, lacking a standby copy), in the last run.",
       registers,
     }),
     lastRun: new Gauge({
