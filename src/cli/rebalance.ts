@@ -11,6 +11,7 @@ import { configFrom, fail, settingsOptions } from "./options.js";
 const SETTINGS_USED = [
   "upstreams",
   "shard_by",
+  "replicas",
   "handover.concurrency",
   "handover.max_inventory",
   "discovery.type",

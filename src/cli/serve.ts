@@ -14,8 +14,6 @@ export function serveCommand(program: Command): void {
   settingsOptions(program.command("serve").description("route pushes to the Pushgateways")).action(
     async (opts: Record<string, unknown>) => {
       const config = configFrom(opts);
-      // The push path writes standby copies, but the handover does not keep them yet (it would move them as groups of their own).
-      if (config.replicas > 1) fail(`--replicas ${config.replicas}: standby copies are being built and not usable yet; use 1`);
       const log = createLogger(config.logLevel);
       const start = async (): Promise<{ stop(): Promise<void> }> => {
         if (config.workers === 1) return startApp(config, log);
