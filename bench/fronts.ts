@@ -160,7 +160,7 @@ ${upstreams.urls.map((u) => `    server ${new URL(u).host};`).join("\n")}
  */
 export async function startDyshard(
   upstreams: Upstreams,
-  opts: { engine: string; workers?: number; extra?: string[] },
+  opts: { engine: string; workers?: number; extra?: string[]; name?: string },
 ): Promise<FrontOrSkip> {
   const port = await freePort();
   const args = [
@@ -180,7 +180,8 @@ export async function startDyshard(
   args.push(...(opts.extra ?? []));
   const proc = start(process.execPath, args);
   const url = `http://127.0.0.1:${port}`;
-  const name = opts.workers !== undefined ? `dyshard --workers ${opts.workers} (${opts.engine})` : `dyshard --engine ${opts.engine}`;
+  const name =
+    opts.name ?? (opts.workers !== undefined ? `dyshard --workers ${opts.workers} (${opts.engine})` : `dyshard --engine ${opts.engine}`);
   try {
     await ready(`${url}/-/ready`, proc, name);
   } catch (err) {

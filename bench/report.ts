@@ -98,7 +98,7 @@ export function goals(r: Results): Goal[] {
 
   const nginx1 = find("nginx 1 worker");
   for (const engine of ["undici", "native", "http-proxy"]) {
-    const d = find(`dyshard --engine ${engine}`);
+    const d = sinkRows.find((x) => x.front === `dyshard --engine ${engine}`); // not its --replicas 2 row
     const what = `CPU per request, one dyshard process (--engine ${engine}) vs nginx 1 worker`;
     if (!ok(r.sink)) out.push({ status: "SKIP", line: `${what}: sink scenario not run` });
     else if (!d || d.skipped || d.cpu_us_per_request == null) out.push({ status: "SKIP", line: `${what}: ${d?.skipped ?? "no figure"}` });

@@ -79,6 +79,11 @@ export async function frontScenario(scenario: "sink" | "pushgateway", workers: n
     { name: "dyshard --engine undici", workers: 1, start: () => startDyshard(upstreams, { engine: "undici" }) },
     { name: "dyshard --engine native", workers: 1, start: () => startDyshard(upstreams, { engine: "native" }) },
     { name: "dyshard --engine http-proxy", workers: 1, start: () => startDyshard(upstreams, { engine: "http-proxy" }) },
+    ...["undici", "native"].map((engine) => {
+      // Every push also writes its standby copy: what --replicas 2 costs beside the row above.
+      const name = `dyshard --engine ${engine} --replicas 2`;
+      return { name, workers: 1, start: () => startDyshard(upstreams, { engine, name, extra: ["--replicas", "2"] }) };
+    }),
     { name: `dyshard --workers ${workers} (undici)`, workers, start: () => startDyshard(upstreams, { engine: "undici", workers }) },
     { name: `dyshard --workers ${workers} (native)`, workers, start: () => startDyshard(upstreams, { engine: "native", workers }) },
   ];
