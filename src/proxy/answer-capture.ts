@@ -14,10 +14,10 @@ export class AnswerCapture extends Writable {
   private raw: string[] | undefined;
   private readonly chunks: Buffer[] = [];
 
-  /** Cut off with the client: the engine sees a client gone, as it would on the real response. */
-  constructor(client: ServerResponse) {
+  /** Cut off with the client (when there is one): the engine sees a client gone, as it would on the real response. */
+  constructor(client?: ServerResponse) {
     super();
-    client.once("close", () => {
+    client?.once("close", () => {
       if (!client.writableFinished && !this.writableFinished) this.destroy();
     });
   }

@@ -80,13 +80,13 @@ export class Forwarder {
       spool,
       watch: new BodyWatch(opts.clientBodyTimeoutMs),
     };
-    if ((opts.replicas ?? 1) > 1) this.standby = new StandbyWriter(opts.upstreamTimeoutMs, metrics.replicaWrites, log);
+    if ((opts.replicas ?? 1) > 1) this.standby = new StandbyWriter(engine, opts.upstreamTimeoutMs, metrics.replicaWrites, log);
   }
 
   /** Once the listener is closed: stops the body watch and deletes what is left in the spool. */
   async close(): Promise<void> {
     this.places.watch.stop();
-    await Promise.all([this.places.spool.close(), this.standby?.close()]);
+    await this.places.spool.close();
   }
 
   /** Forwards the push; resolves to the upstream that answered ("none" when dyshard answered) and the status. */

@@ -2,23 +2,25 @@
 // the group with the label dyshard_replica="1" (src/pushgateway/replica.ts), sent with the same
 // method, body, Content-Type and Content-Encoding to each standby instance. A failed write never
 // fails the push: it is counted and left to the handover's sweep, which re-replicates.
-import { Agent, request } from "undici";
 import { errorText } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { Member } from "../membership/member.js";
 import { groupPath } from "../pushgateway/exposition.js";
 import type { GroupingKey } from "../pushgateway/grouping-key.js";
 import { standbyLabels } from "../pushgateway/replica.js";
+import type { ServerResponse } from "node:http";
+import { AnswerCapture } from "./answer-capture.js";
+import type { Engine } from "./engines/engine.js";
 import { isHeader } from "./headers.js";
 
 const EMPTY = Buffer.alloc(0);
 
 export type StandbyResult = "ok" | "failed" | "skipped";
 
+/** Writes through the push path's own engine (its pooled connections, its upstream timeout). */
 export class StandbyWriter {
-  private readonly agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
-
   constructor(
+    private readonly engine: Engine,
     private readonly timeoutMs: number,
     private readonly count: (result: StandbyResult, n?: number) => void,
     private readonly log: Logger,
@@ -28,7 +30,7 @@ export class StandbyWriter {
   async write(standbys: readonly Member[], group: GroupingKey, method: string, rawHeaders: string[], body: Buffer): Promise<void> {
     const path = groupPath(standbyLabels({ ...group.labels, job: group.job }));
     const headers = contentHeaders(rawHeaders);
-    await Promise.all(standbys.map((m) => this.one(m.url + path, method, headers, body)));
+    await Promise.all(standbys.map((m) => this.one(m.url, path, method, headers, body)));
   }
 
   /**
@@ -40,8 +42,15 @@ export class StandbyWriter {
     const labels = { ...group.labels, job: group.job };
     const standby = groupPath(standbyLabels(labels));
     const primary = groupPath(labels);
-    const urls = members.flatMap((m) => (m.slot === owner ? [m.url + standby] : [m.url + standby, m.url + primary]));
-    await Promise.all(urls.map((url) => this.one(url, "DELETE", [], EMPTY)));
+    const targets = members.flatMap((m) =>
+      m.slot === owner
+        ? [[m.url, standby]]
+        : [
+            [m.url, standby],
+            [m.url, primary],
+          ],
+    );
+    await Promise.all(targets.map(([url, path]) => this.one(url as string, path as string, "DELETE", [], EMPTY)));
   }
 
   /** A push whose body was not held (spooled or streamed): its standby copies come from the sweep. */
@@ -49,27 +58,14 @@ export class StandbyWriter {
     this.count("skipped", n);
   }
 
-  async close(): Promise<void> {
-    await this.agent.destroy();
-  }
-
-  private async one(url: string, method: string, headers: string[], body: Buffer): Promise<void> {
-    try {
-      const res = await request(url, {
-        method: method as "PUT",
-        headers,
-        body: method === "DELETE" ? null : body,
-        dispatcher: this.agent,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-      });
-      const text = await res.body.text();
-      if (res.statusCode >= 300) throw new Error(`answered ${res.statusCode}: ${text.trim()}`);
-      this.count("ok");
-    } catch (err) {
-      this.count("failed");
-      this.log.warn({ url, err: errorText(err, this.timeoutMs) }, "standby copy not written; the handover's sweep will write it");
-    }
+  private async one(url: string, target: string, method: string, headers: string[], body: Buffer): Promise<void> {
+    const answer = new AnswerCapture();
+    const result = await this.engine.forward(url, { method, target, headers, body }, answer as unknown as ServerResponse);
+    const status = result.relayed ? result.status : 0;
+    if (status >= 200 && status < 300) return this.count("ok");
+    this.count("failed");
+    const why = result.relayed ? `answered ${status}` : errorText(result.error, this.timeoutMs);
+    this.log.warn({ url: url + target, err: why }, "standby copy not written; the handover's sweep will write it");
   }
 }
 
