@@ -4,6 +4,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RequestContext } from "../http/context.js";
 import { answer, noHealthyUpstream, type Outcome } from "../proxy/forwarder.js";
 import type { Route } from "../routing/route.js";
+import { groupPath } from "../pushgateway/exposition.js";
+import { withoutEmptyValues, type GroupingKey } from "../pushgateway/grouping-key.js";
 
 type Push = Exclude<Route, { kind: "other" }>;
 
@@ -11,6 +13,8 @@ export function servePush(ctx: RequestContext, req: IncomingMessage, res: Server
   const method = req.method ?? "GET";
   const started = performance.now();
   const done = (outcome: Outcome) => ctx.metrics.observe(method, outcome.status, outcome.upstream, (performance.now() - started) / 1000);
+  // The twin of a group (an empty-valued label) goes on as the group itself: never both on one instance.
+  if (r.kind === "push" && r.emptyValues) req.url = canonicalPath(r.group);
   if (r.kind === "push" && ctx.config.mode === "proxy") return ctx.forwarder.forward(req, res, r).then(done);
   if (r.kind === "answer") {
     res.writeHead(r.status, r.headers).end(r.body);
@@ -18,6 +22,11 @@ export function servePush(ctx: RequestContext, req: IncomingMessage, res: Server
   }
   done(redirect(ctx, req.url ?? "/", res, r.key));
   return undefined;
+}
+
+function canonicalPath(group: GroupingKey): string {
+  const { job, labels } = withoutEmptyValues(group);
+  return groupPath({ ...labels, job });
 }
 
 /**

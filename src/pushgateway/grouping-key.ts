@@ -265,6 +265,17 @@ function reject(status: number, message: string): ParsedPush {
 export type ShardBy = "group" | "job";
 
 /**
+ * The group without its empty-valued labels: the spelling dyshard forwards. `{job=x}` and
+ * `{job=x,instance=""}` export the same series, but are two groups to a Pushgateway, and the two
+ * side by side poison it (docs/facts/pushgateway.md, "What a group is").
+ */
+export function withoutEmptyValues(group: GroupingKey): GroupingKey {
+  const labels: Record<string, string> = {};
+  for (const [name, value] of Object.entries(group.labels)) if (value !== "") labels[name] = value;
+  return { job: group.job, labels };
+}
+
+/**
  * The key a group is routed by: the job and its grouping labels sorted by name, values decoded and
  * empty values dropped (`{job=j}` and `{job=j,x=""}` export the same series to Prometheus, so they
  * must share an owner), written as a Prometheus label set with escaped values, so it is unambiguous.

@@ -12,7 +12,8 @@ import {
 } from "../pushgateway/grouping-key.js";
 
 export type Route =
-  | { kind: "push"; group: GroupingKey; key: string }
+  /** `emptyValues`: some grouping label is empty (`{job=x,instance=""}`, the twin of `{job=x}`). */
+  | { kind: "push"; group: GroupingKey; key: string; emptyValues: boolean }
   | { kind: "answer"; status: number; body: string; headers: Record<string, string> }
   | { kind: "other" };
 
@@ -42,7 +43,8 @@ export function route(method: string, target: string, shardBy: ShardBy): Route {
       return { kind: "answer", status: parsed.status, body: parsed.message, headers: { "content-type": "text/plain; charset=utf-8" } };
     return text(parsed.status, parsed.message);
   }
-  return { kind: "push", group: parsed.group, key: routingKey(parsed.group, shardBy) };
+  const emptyValues = Object.values(parsed.group.labels).includes("");
+  return { kind: "push", group: parsed.group, key: routingKey(parsed.group, shardBy), emptyValues };
 }
 
 /** The common case: the key at once, the group only if someone asks (the CLI does; pushes do not). */
@@ -58,6 +60,9 @@ class CommonRoute {
   }
   get group(): GroupingKey {
     return (this.cached ??= groupOf(this.common));
+  }
+  get emptyValues(): boolean {
+    return this.common.values.includes("");
   }
 }
 
