@@ -188,9 +188,10 @@ export function parseExactly(target: string): ParsedPush {
     clean = cleanPath(path);
     const lower = clean.toLowerCase();
     prefix = [PUSH_PREFIX + BASE64_SUFFIX + "/", PUSH_PREFIX + "/"].find((p) => lower.startsWith(p));
-    if (prefix === undefined) return { kind: "other" };
-    // ServeMux redirects to the cleaned path; httprouter then fixes the case of the static part.
+    // ServeMux redirects to the cleaned path, whatever it then matches (`/metrics/job/../x` → `/metrics/x`);
+    // httprouter then fixes the case of the static part.
     if (clean !== path) return { kind: "reject", status: 301, message: "", location: escapePath(clean) + query, early: true };
+    if (prefix === undefined) return { kind: "other" };
     if (!clean.startsWith(prefix))
       return { kind: "reject", status: 307, message: "", location: escapePath(prefix + clean.slice(prefix.length)) + query };
   }
