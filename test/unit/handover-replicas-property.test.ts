@@ -8,18 +8,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { planHandover, type GroupCopy, type HandoverStep } from "../../src/handover/plan.js";
-
-/** Deterministic: a failing case can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../support/prng.js";
 
 const SLOTS = 4;
 type Kind = "primary" | "standby";
@@ -119,7 +108,7 @@ function apply(step: HandoverStep, c: Case, clock: { now: number }): void {
 
 function run(replicas: number, cases: number, seed: number) {
   const figures = { cases, steps: 0, promotions: 0, copies: 0, replications: 0, deletes: 0 };
-  const rand = random(seed);
+  const rand = prng(seed);
   for (let i = 0; i < cases; i++) {
     const c = makeCase(rand, replicas);
     const where = () => JSON.stringify({ case: i, seed, owners: c.owners, store: [...c.store].map(([s, m]) => [s, [...m]]) });
@@ -161,7 +150,7 @@ describe("planHandover over random copy sets", () => {
   }
 
   it("a slot that could not be read is never written to nor deleted from, and stale standby copies wait for it", () => {
-    const rand = random(77);
+    const rand = prng(77);
     let checked = 0;
     for (let i = 0; i < 1000; i++) {
       const c = makeCase(rand, 3);
