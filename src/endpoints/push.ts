@@ -5,16 +5,15 @@ import type { RequestContext } from "../http/context.js";
 import { answer, noHealthyUpstream, type Outcome } from "../proxy/forwarder.js";
 import type { Route } from "../routing/route.js";
 import { groupPath } from "../pushgateway/exposition.js";
-import { withoutEmptyValues, type GroupingKey } from "../pushgateway/grouping-key.js";
+import { withoutEmptyValues } from "../pushgateway/grouping-key.js";
 
 type Push = Exclude<Route, { kind: "other" }>;
 
-export function servePush(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, r: Push): Promise<void> | undefined {
+export function servePush(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, route: Push): Promise<void> | undefined {
+  const r = route.kind === "push" && route.emptyValues ? canonical(route, req) : route;
   const method = req.method ?? "GET";
   const started = performance.now();
   const done = (outcome: Outcome) => ctx.metrics.observe(method, outcome.status, outcome.upstream, (performance.now() - started) / 1000);
-  // The twin of a group (an empty-valued label) goes on as the group itself: never both on one instance.
-  if (r.kind === "push" && r.emptyValues) req.url = canonicalPath(r.group);
   if (r.kind === "push" && ctx.config.mode === "proxy") return ctx.forwarder.forward(req, res, r).then(done);
   if (r.kind === "answer") {
     res.writeHead(r.status, r.headers).end(r.body);
@@ -24,9 +23,14 @@ export function servePush(ctx: RequestContext, req: IncomingMessage, res: Server
   return undefined;
 }
 
-function canonicalPath(group: GroupingKey): string {
-  const { job, labels } = withoutEmptyValues(group);
-  return groupPath({ ...labels, job });
+/**
+ * The twin of a group (an empty-valued label) goes on as the group itself, in path and in what the
+ * forwarder, the standby copies and the ledger see: never both on one instance.
+ */
+function canonical(r: Extract<Push, { kind: "push" }>, req: IncomingMessage): Extract<Push, { kind: "push" }> {
+  const group = withoutEmptyValues(r.group);
+  req.url = groupPath({ ...group.labels, job: group.job });
+  return { kind: "push", key: r.key, group, emptyValues: false };
 }
 
 /**

@@ -6,7 +6,7 @@ import { errorText } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { Member } from "../membership/member.js";
 import { groupPath } from "../pushgateway/exposition.js";
-import { withoutEmptyValues, type GroupingKey } from "../pushgateway/grouping-key.js";
+import type { GroupingKey } from "../pushgateway/grouping-key.js";
 import { standbyLabels } from "../pushgateway/replica.js";
 import type { ServerResponse } from "node:http";
 import { AnswerCapture } from "./answer-capture.js";
@@ -28,7 +28,7 @@ export class StandbyWriter {
 
   /** Writes the standby copies; resolves when every write has ended, never rejects. */
   async write(standbys: readonly Member[], group: GroupingKey, method: string, rawHeaders: string[], body: Buffer): Promise<void> {
-    const path = groupPath(standbyLabels(labelsOf(group)));
+    const path = groupPath(standbyLabels({ ...group.labels, job: group.job }));
     const headers = contentHeaders(rawHeaders);
     await Promise.all(standbys.map((m) => this.one(m.url, path, method, headers, body)));
   }
@@ -39,7 +39,7 @@ export class StandbyWriter {
    * so that no copy dyshard placed can be promoted back to life.
    */
   async deleteCopies(members: readonly Member[], owner: number | undefined, group: GroupingKey): Promise<void> {
-    const labels = labelsOf(group);
+    const labels = { ...group.labels, job: group.job };
     const standby = groupPath(standbyLabels(labels));
     const primary = groupPath(labels);
     const targets = members.flatMap((m) =>
@@ -67,11 +67,6 @@ export class StandbyWriter {
     const why = result.relayed ? `answered ${status}` : errorText(result.error, this.timeoutMs);
     this.log.warn({ url: url + target, err: why }, "standby copy not written; the handover's sweep will write it");
   }
-}
-
-/** The group's labels as forwarded: empty values dropped (src/endpoints/push.ts). */
-function labelsOf(group: GroupingKey): Record<string, string> {
-  return { ...withoutEmptyValues(group).labels, job: group.job };
 }
 
 /** What the Pushgateway reads of a push besides its body. */

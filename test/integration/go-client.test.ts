@@ -13,7 +13,7 @@ import type { App } from "../../src/runtime/single-process.js";
 import { requireBinary } from "../support/binaries.js";
 import { startDyshard } from "../support/dyshard.js";
 import { Recorder } from "../support/recorder.js";
-import { startPushgateways, stopAll, type Pushgateway } from "../support/pushgateway.js";
+import { familyValue, startPushgateways, stopAll, type Pushgateway } from "../support/pushgateway.js";
 
 const CLIENT = "/usr/share/gocode/src/github.com/prometheus/client_golang/prometheus/push";
 
@@ -112,7 +112,7 @@ describe("Go client_golang push.Pusher through dyshard", () => {
         .filter((g) => isGoGroup(g.labels))
         .map((g) => ({
           slot,
-          value: (g as unknown as Record<string, { metrics: { value: string }[] }>).go_pusher_value?.metrics[0]?.value,
+          value: familyValue(g, "go_pusher_value"),
         })),
     );
   }

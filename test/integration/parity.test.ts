@@ -5,49 +5,16 @@
 // throwaway instances of their own.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { request, type IncomingHttpHeaders } from "node:http";
 import { Pushgateway, type PushgatewayGroup } from "../support/pushgateway.js";
+import { NoAnswer, sendRaw, type RawResponse } from "../support/raw-push.js";
 import { route, type Route } from "../../src/routing/route.js";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64url");
 const b64padded = (s: string) => Buffer.from(s).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
 
-interface RawResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-class NoAnswer extends Error {}
-
 /** One request with the path sent exactly as given (node:http does not normalise it, fetch would). */
-function send(pg: Pushgateway, method: string, path: string, body?: string, timeoutMs = 5000): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { connection: "close" };
-    if (body !== undefined) {
-      headers["content-type"] = "text/plain; version=0.0.4";
-      headers["content-length"] = String(Buffer.byteLength(body));
-    }
-    const req = request({ host: "127.0.0.1", port: pg.port, method, path, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") });
-      });
-      res.on("error", reject);
-    });
-    const timer = setTimeout(() => {
-      req.destroy();
-      reject(new NoAnswer(`${method} ${path}: no answer within ${timeoutMs}ms`));
-    }, timeoutMs);
-    req.on("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    req.end(body);
-  });
-}
+const send = (pg: Pushgateway, method: string, path: string, body?: string, timeoutMs = 5000) =>
+  sendRaw(pg.port, method, path, body, timeoutMs);
 
 /** A group's labels in a canonical spelling (sorted), to tell groups apart. */
 const canonical = (labels: Record<string, string>) =>

@@ -12,7 +12,7 @@ import { Ring, type SlotState } from "../../src/routing/ring.js";
 import { spawnDyshard, type DyshardProcess } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
 import { inParallel, push } from "../support/push.js";
-import { startPushgateways, stopAll, type Pushgateway } from "../support/pushgateway.js";
+import { familyValue, startPushgateways, stopAll, type Pushgateway } from "../support/pushgateway.js";
 
 const GROUPS = 500;
 const FLAGS = ["--replicas", "2", "--health-interval", "200ms", "--health-fall", "2", "--health-rise", "1"];
@@ -32,8 +32,7 @@ async function inventory(pgs: Pushgateway[], job: string): Promise<Map<string, C
       const groups = await pg.groups().catch(() => []);
       for (const g of groups) {
         if (g.labels.job !== job) continue;
-        const family = (g as unknown as Record<string, { metrics: { value: string }[] } | undefined>).e2e_value;
-        const copy = { slot, standby: g.labels.dyshard_replica === "1", value: family?.metrics[0]?.value };
+        const copy = { slot, standby: g.labels.dyshard_replica === "1", value: familyValue(g, "e2e_value") };
         out.set(g.labels.instance as string, [...(out.get(g.labels.instance as string) ?? []), copy]);
       }
     }),
@@ -99,7 +98,7 @@ describe("--replicas 2: no group lost when instances die with their disks", () =
         });
         const settled = async (what: string) => {
           const t0 = performance.now();
-          let last = check(new Map(), await ringOf(base(0), h64), job, values);
+          let last: ReturnType<typeof check> | undefined;
           await waitFor(
             what,
             async () => inPlace((last = check(await inventory(pgs, job), await ringOf(base(0), h64), job, values))),

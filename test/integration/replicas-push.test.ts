@@ -14,7 +14,7 @@ import { CLI } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
 import { Prometheus } from "../support/prometheus.js";
 import { push } from "../support/push.js";
-import { startPushgateways, stopAll, type Pushgateway } from "../support/pushgateway.js";
+import { familyValue, startPushgateways, stopAll, type Pushgateway } from "../support/pushgateway.js";
 
 /** dyshard with --replicas 2, which the CLI still refuses (the handover's replica rules land apart). */
 async function startReplicated(upstreams: string[], flags: Record<string, unknown> = {}): Promise<App> {
@@ -28,7 +28,7 @@ const labelsOf = (g: { labels: Record<string, string> }) => JSON.stringify(Objec
 const valueOf = (pg: Pushgateway, labels: Record<string, string>) =>
   pg.groups().then((gs) => {
     const g = gs.find((x) => labelsOf(x) === JSON.stringify(Object.entries(labels).sort()));
-    return g ? (g as unknown as Record<string, { metrics: { value: string }[] }>).v?.metrics[0]?.value : undefined;
+    return g ? familyValue(g, "v") : undefined;
   });
 
 describe("--replicas 2: standby copies on the push path", () => {

@@ -2,7 +2,7 @@
 // a Pushgateway of its own); status, message, Location and the group stored must agree, except
 // where dyshard differs on purpose: pushes that break a Pushgateway 1.5.1 (refused with 400, never
 // sent to the bare one either) and empty-label twins (stored as the group itself).
-import { request } from "node:http";
+import { sendRaw } from "./raw-push.js";
 import { route } from "../../src/routing/route.js";
 
 export interface Raw {
@@ -11,22 +11,9 @@ export interface Raw {
   body: string;
 }
 
-export function send(port: number, method: string, path: string, body?: string, timeoutMs = 5000): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers["content-type"] = "text/plain; version=0.0.4";
-    const req = request({ host: "127.0.0.1", port, method, path, headers, agent: false, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, location: res.headers.location, body: Buffer.concat(chunks).toString("utf8") }),
-      );
-      res.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs}ms`)));
-    req.on("error", reject);
-    req.end(body);
-  });
+export async function send(port: number, method: string, path: string, body?: string): Promise<Raw> {
+  const r = await sendRaw(port, method, path, body);
+  return { status: r.status, location: r.headers.location, body: r.body };
 }
 
 /** Pushes dyshard refuses on purpose: a bare Pushgateway 1.5.1 would be left broken by them. */

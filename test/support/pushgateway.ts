@@ -68,6 +68,11 @@ export class Pushgateway {
   }
 }
 
+/** The first sample's value of metric family `name` in a group from the API (undefined when absent). */
+export function familyValue(group: PushgatewayGroup, name: string): string | undefined {
+  return (group[name] as { metrics?: { value?: string }[] } | undefined)?.metrics?.[0]?.value;
+}
+
 export async function startPushgateways(n: number, extraArgs: string[] = []): Promise<Pushgateway[]> {
   return Promise.all(Array.from({ length: n }, () => Pushgateway.start(extraArgs)));
 }
