@@ -12,6 +12,8 @@ const SETTINGS_USED = [
   "upstreams",
   "shard_by",
   "replicas",
+  "group_ttl",
+  "group_ttl_by_job",
   "handover.concurrency",
   "handover.max_inventory",
   "discovery.type",

@@ -243,6 +243,19 @@ export const SETTINGS: Setting[] = [
     description: "copies of every group: the primary on its owner and n-1 standby copies that the handover promotes (default 1: none)",
   },
   {
+    path: "group_ttl",
+    flag: "--group-ttl <duration>",
+    env: "DYSHARD_GROUP_TTL",
+    description: "the sweep deletes every copy of a group nobody pushed for this long (default 0: never)",
+  },
+  {
+    path: "group_ttl_by_job",
+    flag: "--group-ttl-by-job <job=duration>",
+    env: "DYSHARD_GROUP_TTL_BY_JOB",
+    description: 'a job\'s own group expiry, "*" for every other job, 0 for never (repeatable; in the file a mapping)',
+    list: true,
+  },
+  {
     path: "prometheus",
     flag: "--prometheus <name=url>",
     env: "DYSHARD_PROMETHEUS",
@@ -350,6 +363,7 @@ export function loadConfig({ file, env = {}, flags = {} }: LoadOptions): Config 
       },
     },
     replicas: c.replicas,
+    groupTtl: { defaultMs: c.group_ttl, byJobMs: c.group_ttl_by_job },
     prometheus: c.prometheus.map((p, slot) => ({ ...p, slot })),
     scrapeReplicas: c.scrape_replicas,
     workers: c.workers,

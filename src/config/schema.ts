@@ -79,6 +79,38 @@ const listen = z.string().transform((v, ctx) => {
   return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
 });
 
+/**
+ * Group expiry by job (--group-ttl-by-job, group_ttl_by_job): a mapping `{backup: 48h, "*": 6h}`
+ * in the file, `job=duration` entries from a flag or variable; 0 exempts a job.
+ */
+const ttlByJob = z
+  .union([
+    z.record(z.union([z.string(), z.number()])),
+    z.array(z.string()).transform((entries, ctx) => {
+      const out: Record<string, string> = {};
+      for (const e of entries) {
+        const eq = e.lastIndexOf("=");
+        if (eq < 1) ctx.addIssue({ code: "custom", message: `expected JOB=DURATION such as backup=48h, got ${JSON.stringify(e)}` });
+        else out[e.slice(0, eq)] = e.slice(eq + 1);
+      }
+      return out;
+    }),
+  ])
+  .default({})
+  .transform((byJob, ctx) => {
+    const out: Record<string, number> = {};
+    for (const [job, v] of Object.entries(byJob)) {
+      const ms = parseDuration(v);
+      if (ms === undefined)
+        ctx.addIssue({
+          code: "custom",
+          message: `job ${JSON.stringify(job)}: expected a duration such as 6h or 7d, got ${JSON.stringify(v)}`,
+        });
+      else out[job] = ms;
+    }
+    return out;
+  });
+
 const flag = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => ["true", "1", "yes"].includes(v))]);
 
 const consul = z
@@ -157,6 +189,8 @@ export const fileSchema = z
       .strict()
       .default({}),
     replicas: z.coerce.number().int().min(1).max(8).default(1),
+    group_ttl: duration("0"),
+    group_ttl_by_job: ttlByJob,
     prometheus: z
       .array(prometheus)
       .default([])
@@ -235,6 +269,8 @@ export interface Config {
   };
   /** Copies of every group: its primary on the owner and replicas − 1 standby copies (1: none). */
   replicas: number;
+  /** Group expiry: groups nobody pushed for this long are deleted by the sweep (0: never); by job, "*" for the rest. */
+  groupTtl: { defaultMs: number; byJobMs: Record<string, number> };
   /** The Prometheus servers Pushgateways are allocated to (slot = position), none by default. */
   prometheus: { name: string; url: string; slot: number }[];
   /** Prometheus servers each Pushgateway is allocated to. */

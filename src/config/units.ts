@@ -1,5 +1,5 @@
 // Durations ("500ms", "2s", "1m", "1h30m") and sizes ("1MiB", "512KiB", "1048576") as users write them.
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const SIZE_UNITS: Record<string, number> = {
   "": 1,
   b: 1,
@@ -19,11 +19,11 @@ export function parseDuration(text: string | number): number | undefined {
   if (typeof text === "number") return Number.isFinite(text) && text >= 0 ? text : undefined;
   const s = text.trim();
   if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
-  const parts = s.match(/(\d+(?:\.\d+)?)(ms|s|m|h)/g);
+  const parts = s.match(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g);
   if (!parts || parts.join("") !== s) return undefined;
   let ms = 0;
   for (const part of parts) {
-    const [, n, unit] = part.match(/^(\d+(?:\.\d+)?)(ms|s|m|h)$/) as RegExpMatchArray;
+    const [, n, unit] = part.match(/^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/) as RegExpMatchArray;
     ms += Number(n) * (DURATION_UNITS[unit as string] as number);
   }
   return ms;

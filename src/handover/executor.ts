@@ -13,7 +13,7 @@ import { isStandby, standbyLabels } from "../pushgateway/replica.js";
 import type { MoveGate } from "./gate.js";
 import { mapLimit } from "../core/map-limit.js";
 import { asCopy, atLeastAsNew } from "./copies.js";
-import { groupId, type HandoverPlan, type HandoverStep } from "./plan.js";
+import { groupId, isAcknowledged, type HandoverPlan, type HandoverStep } from "./plan.js";
 import { writeStandbys } from "./standby-writes.js";
 import { acting, index, staleCopies, type StepResult, type Working } from "./step-results.js";
 
@@ -57,7 +57,7 @@ async function executeChunk(owner: number, steps: HandoverStep[], deps: ExecuteD
     const brought = await mapLimit(steps, deps.concurrency, (step) => bringToOwner(step, ownerUrl, fresh, deps));
     const wrote = brought.some((r) => r.outcome === "copied" || r.outcome === "promoted" || r.outcome === "merged");
     const confirm = wrote ? index(await deps.client.groups(ownerUrl)) : fresh;
-    const checked = brought.map((r) => (acting(r) ? checkOwner(r, ownerUrl, confirm, deps) : r));
+    const checked = brought.map((r) => (acting(r) && r.step.action !== "expire" ? checkOwner(r, ownerUrl, confirm, deps) : r));
     const replicated = await writeStandbys(checked, confirm, deps);
     return await mapLimit(replicated, deps.concurrency, (r) => (acting(r) ? removeStale(r, deps) : Promise.resolve(strip(r))));
   } catch (err) {
@@ -71,7 +71,8 @@ async function executeChunk(owner: number, steps: HandoverStep[], deps: ExecuteD
 async function bringToOwner(step: HandoverStep, ownerUrl: string, fresh: Map<string, ApiGroup>, deps: ExecuteDeps): Promise<StepResult> {
   const moved = ringMoved(step, deps);
   if (moved) return { step, outcome: "skipped", deleted: 0, error: moved };
-  if (step.action !== "leave" && step.action !== "merge" && step.acknowledged) return bringAcknowledged(step, ownerUrl, deps);
+  if (step.action === "expire") return stillExpired(step, fresh);
+  if (isAcknowledged(step)) return bringAcknowledged(step, ownerUrl, deps);
   const source = sourceOf(step, deps.snapshot);
   const held = fresh.get(groupId(step.group));
   if (!source)
@@ -112,6 +113,15 @@ function sourceOf(step: HandoverStep, snapshot: ReadonlyMap<string, ApiGroup>): 
   return staleCopies(step, snapshot).sort((a, b) => (pushTimeSeconds(b) ?? -Infinity) - (pushTimeSeconds(a) ?? -Infinity))[0];
 }
 
+/** An expire step goes on unless the owner, read with the group's pushes held, shows a push since the cut-off. */
+function stillExpired(step: Extract<HandoverStep, { action: "expire" }>, fresh: Map<string, ApiGroup>): StepResult {
+  const held = fresh.get(groupId(step.group));
+  const pushed = held && pushTimeSeconds(held);
+  if (pushed !== undefined && pushed > step.cutoff)
+    return { step, outcome: "skipped", deleted: 0, error: "pushed again since the plan: the group stays" };
+  return { step, outcome: "expired", deleted: 0 };
+}
+
 /** The ledger decided: the copy at the slot of the last acknowledged push goes to the owner as it is. */
 async function bringAcknowledged(
   step: Extract<HandoverStep, { action: "copy" | "delete" | "replicate" }>,
@@ -136,8 +146,7 @@ async function bringAcknowledged(
 function checkOwner(r: StepResult, ownerUrl: string, confirm: Map<string, ApiGroup>, deps: ExecuteDeps): StepResult {
   const held = confirm.get(groupId(r.step.group));
   // Decided by the ledger: the stale copies may carry newer push times, which mean nothing here.
-  const acknowledged = r.step.action !== "leave" && r.step.action !== "merge" && r.step.acknowledged === true;
-  if (held && (acknowledged || staleCopies(r.step, deps.snapshot).every((c) => atLeastAsNew(held, c)))) return r;
+  if (held && (isAcknowledged(r.step) || staleCopies(r.step, deps.snapshot).every((c) => atLeastAsNew(held, c)))) return r;
   const what = r.outcome === "deleted" ? "check" : r.outcome === "merged" ? "merge" : "copy";
   return { ...r, outcome: "failed", error: `${ownerUrl} does not hold the group after the ${what}; stale copies kept` };
 }

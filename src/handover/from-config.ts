@@ -4,6 +4,7 @@ import type { Config } from "../config/schema.js";
 import type { Logger } from "../core/logger.js";
 import type { Membership } from "../membership/membership.js";
 import type { MoveGate } from "./gate.js";
+import { expiryPolicy } from "./expiry.js";
 import { Handover } from "./handover.js";
 import type { HandoverLock } from "./handover-lock.js";
 import type { PushLedger } from "./push-ledger.js";
@@ -36,5 +37,6 @@ export function handoverFromConfig(
     shardBy: config.shardBy,
     replicas: config.replicas,
   };
-  return new Handover(membership, registry, log, options, setup.gate, setup.lock, setup.ledger);
+  const ttlS = expiryPolicy(config.groupTtl.defaultMs, config.groupTtl.byJobMs);
+  return new Handover(membership, registry, log, ttlS ? { ...options, ttlS } : options, setup.gate, setup.lock, setup.ledger);
 }

@@ -20,7 +20,7 @@ import { QueuedRun } from "./queued-run.js";
 import { executePlan, families, type StepResult } from "./executor.js";
 import type { MoveGate } from "./gate.js";
 import { mapLimit } from "../core/map-limit.js";
-import { groupId, planHandover, type GroupCopy, type HandoverStep } from "./plan.js";
+import { groupId, isAcknowledged, planHandover, type GroupCopy } from "./plan.js";
 import { ledgerKeyOf, type PushLedger } from "./push-ledger.js";
 import type { RunReport } from "./run-report.js";
 import { tally } from "./tally.js";
@@ -41,6 +41,8 @@ export interface HandoverOptions {
   replicas: number;
   /** How long stop() waits for a run in progress before it cuts the run's requests (--shutdown-timeout). */
   shutdownTimeoutMs: number;
+  /** Group expiry: a job's TTL in seconds (undefined: never); absent when nothing expires (expiry.ts). */
+  ttlS?: (job: string) => number | undefined;
 }
 
 export class Handover {
@@ -147,6 +149,20 @@ export class Handover {
     this.recent.afterPush(key, method, target);
   }
 
+  /** An expired group: counted by job and logged, one line each (the copies deleted, where, and why). */
+  private countExpired(results: StepResult[]): void {
+    for (const r of results) {
+      if (r.outcome !== "expired" || r.step.action !== "expire") continue;
+      const job = r.step.group.job ?? "";
+      this.metrics.expired.inc({ job });
+      const at = (slots: number[]) => slots.map((s) => this.membership.members[s]?.url ?? `slot ${s}`);
+      this.log.info(
+        { group: r.step.group, from: at(r.step.from), standby_from: at(r.step.standbyFrom), copies: r.deleted, reason: r.step.reason },
+        "group expired",
+      );
+    }
+  }
+
   private async runOnce(dryRun: boolean): Promise<RunReport> {
     const started = Date.now();
     const report: RunReport = {
@@ -162,6 +178,7 @@ export class Handover {
       merged: 0,
       replicated: 0,
       deleted: 0,
+      expired: 0,
       failed: 0,
       left: 0,
       steps: [],
@@ -199,7 +216,16 @@ export class Handover {
     const ledger = this.ledger;
     ledger?.expire(Date.now(), (slot) => this.membership.members[slot]?.healthy !== true);
     const authority = ledger && ledger.size > 0 ? (labels: Record<string, string>) => ledger.authority(ledgerKey(labels)) : undefined;
-    const plan = planHandover({ copies, ownersOf, inventoried, sameData, ...(authority ? { authority } : {}) });
+    const ttlS = this.opts.ttlS;
+    const expiry = ttlS && { nowS: Date.now() / 1000, ttlS };
+    const plan = planHandover({
+      copies,
+      ownersOf,
+      inventoried,
+      sameData,
+      ...(authority ? { authority } : {}),
+      ...(expiry ? { expiry } : {}),
+    });
     report.groups = plan.groups;
     report.misplaced = plan.misplaced;
     const urlOf = (slot: number) => this.membership.members[slot]?.url;
@@ -224,8 +250,10 @@ export class Handover {
           ledger?.resolved(ledgerKey(r.step.group));
     }
     Object.assign(report, tally(results, dryRun, urlOf));
+    if (dryRun) report.expired = plan.expired; // what would expire
     report.duration_ms = Date.now() - started;
     if (!dryRun) {
+      this.countExpired(results);
       this.metrics.copied.inc(report.copied + report.merged);
       this.metrics.promoted.inc(report.promoted);
       this.metrics.replicated.inc(report.replicated);
@@ -235,7 +263,7 @@ export class Handover {
       this.metrics.runs.inc();
       this.metrics.lastRun.set(Date.now() / 1000);
       this.metrics.lastDuration.set(report.duration_ms / 1000);
-      if (report.misplaced || report.errors.length) {
+      if (report.misplaced || report.expired || report.errors.length) {
         this.log.info(
           {
             groups: report.groups,
@@ -245,6 +273,7 @@ export class Handover {
             merged: report.merged,
             replicated: report.replicated,
             deleted: report.deleted,
+            expired: report.expired,
             failed: report.failed,
             left: report.left,
             errors: report.errors,
@@ -283,8 +312,4 @@ function toGroupingKey(labels: Record<string, string>) {
 
 function ledgerKey(labels: Record<string, string>): string {
   return ledgerKeyOf(toGroupingKey(labels));
-}
-
-function isAcknowledged(step: HandoverStep): boolean {
-  return step.action !== "leave" && step.action !== "merge" && step.acknowledged === true;
 }

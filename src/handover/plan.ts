@@ -21,11 +21,16 @@
 // - owner unhealthy or unknown (no healthy member, or its inventory could not be read): leave it;
 //   a standby slot whose inventory could not be read gets nothing, and stale standby copies stay.
 //
+// Expiry (--group-ttl, expiry.ts): a group whose newest push over all its copies is older than its
+// job's TTL is expired, wherever its copies are, once its owner was inventoried: every copy goes
+// (the executor re-reads the owner first, so a push racing the expiry keeps the group).
+//
 // Push times are trusted unless dyshard knows better: when the ledger (push-ledger.ts) names the
 // slot of the group's last acknowledged push, that copy wins, however old its push_time, over
 // copies an instance may have applied late from pushes dyshard never acknowledged.
 import { isStandby, primaryLabels } from "../pushgateway/replica.js";
 import { pushAtLeastAsNew, type Pushed } from "./copies.js";
+import { expiryCutoff, span, type Expiry } from "./expiry.js";
 
 export interface GroupCopy {
   slot: number;
@@ -55,6 +60,8 @@ export interface PlanInput {
    * copy count as one push, whatever their push times say (see `pushAtLeastAsNew`).
    */
   sameData?(a: GroupCopy, b: GroupCopy): boolean;
+  /** Group expiry: absent when no job's groups expire. */
+  expiry?: Expiry;
 }
 
 /** The standby side of a step, present when the group has standby slots or standby copies. */
@@ -99,6 +106,19 @@ export type HandoverStep =
       reason: string;
       acknowledged?: true;
     } & StandbyPart)
+  /** Nobody pushed the group for its TTL: every copy deleted, primaries (`from`, the owner's too) and standby copies. */
+  | {
+      action: "expire";
+      group: Record<string, string>;
+      owner: number;
+      from: number[];
+      standbyFrom: number[];
+      /** A copy on the owner pushed later than this (Unix seconds) keeps the group: a push raced the expiry. */
+      cutoff: number;
+      reason: string;
+      standbys?: undefined;
+      replicate?: undefined;
+    }
   /** Only `standbyFrom` of the standby part: the stale standby copies left where they are. */
   | ({ action: "leave"; group: Record<string, string>; owner: number | null; from: number[]; reason: string } & StandbyPart);
 
@@ -107,7 +127,14 @@ export interface HandoverPlan {
   groups: number;
   /** Groups with a copy where it does not belong, or a standby slot lacking its standby copy. */
   misplaced: number;
+  /** Groups nobody pushed for their TTL (expire steps). */
+  expired: number;
   steps: HandoverStep[];
+}
+
+/** A step the ledger decided (see `acknowledged` above): push times mean nothing for it. */
+export function isAcknowledged(step: HandoverStep): step is Extract<HandoverStep, { action: "copy" | "delete" | "replicate" }> {
+  return (step.action === "copy" || step.action === "delete" || step.action === "replicate") && step.acknowledged === true;
 }
 
 export function groupId(labels: Record<string, string>): string {
@@ -125,11 +152,31 @@ export function planHandover(input: PlanInput): HandoverPlan {
     else byGroup.set(id, { group, copies: [c] });
   }
   const steps: HandoverStep[] = [];
+  let expired = 0;
   for (const { group, copies } of byGroup.values()) {
-    const step = planGroup(new GroupView(group, copies, ownersOf(group), input));
+    const owners = ownersOf(group);
+    const gone = input.expiry && expireStep(group, copies, owners[0], input.expiry, input.inventoried);
+    if (gone) expired++;
+    const step = gone ?? planGroup(new GroupView(group, copies, owners, input));
     if (step) steps.push(step);
   }
-  return { groups: byGroup.size, misplaced: steps.length, steps };
+  return { groups: byGroup.size, misplaced: steps.length - expired, expired, steps };
+}
+
+/** An expire step when nobody pushed the group for its job's TTL and its owner was read (it may hold a newer push). */
+function expireStep(
+  group: Record<string, string>,
+  copies: GroupCopy[],
+  owner: number | undefined,
+  expiry: Expiry,
+  inventoried: ReadonlySet<number>,
+): HandoverStep | undefined {
+  if (owner === undefined || !inventoried.has(owner)) return undefined;
+  const found = expiryCutoff(group.job ?? "", copies, expiry);
+  if (!found) return undefined;
+  const slots = (standby: boolean) => copies.filter((c) => isStandby(c.labels) === standby).map((c) => c.slot);
+  const reason = `no push for ${span(expiry.nowS - found.newest)} (TTL ${span(found.ttl)})`;
+  return { action: "expire", group, owner, from: slots(false), standbyFrom: slots(true), cutoff: found.cutoff, reason };
 }
 
 function ownersFrom({ ownersOf, ownerOf }: PlanInput): (labels: Record<string, string>) => number[] {

@@ -16,6 +16,8 @@ export interface RunReport {
   /** Standby copies written (--replicas): a standby slot lacked its copy or held an older one. */
   replicated: number;
   deleted: number;
+  /** Groups expired (--group-ttl): every copy deleted; their copies are not counted in `deleted`. */
+  expired: number;
   failed: number;
   left: number;
   steps: {

@@ -9,7 +9,7 @@ import type { PushgatewayClient } from "../pushgateway/client/pushgateway-client
 import { standbyLabels } from "../pushgateway/replica.js";
 import { mapLimit } from "../core/map-limit.js";
 import { asCopy, atLeastAsNew } from "./copies.js";
-import { groupId } from "./plan.js";
+import { groupId, isAcknowledged } from "./plan.js";
 import { acting, index, staleCopies, type StepResult, type Working } from "./step-results.js";
 
 export interface StandbyDeps {
@@ -71,7 +71,7 @@ function standbysMissing(r: StepResult, readBack: Map<number, ReadBack>, snapsho
   const id = groupId(standbyLabels(r.step.group));
   const stale = staleCopies({ ...r.step, from: [] }, snapshot);
   // Decided by the ledger: push times mean nothing, the standby copy written from the owner is the one.
-  const acknowledged = r.step.action !== "leave" && r.step.action !== "merge" && r.step.acknowledged === true;
+  const acknowledged = isAcknowledged(r.step);
   for (const slot of r.step.standbys ?? []) {
     const back = readBack.get(slot);
     if (typeof back === "string" || back === undefined)

@@ -4,8 +4,11 @@ import type { ApiGroup } from "../pushgateway/exposition.js";
 import { standbyLabels } from "../pushgateway/replica.js";
 import { groupId, type HandoverStep } from "./plan.js";
 
-/** `promoted`: a standby copy became the primary; `replicated`: the owner held it, standby copies were written. */
-export type StepOutcome = "copied" | "promoted" | "merged" | "replicated" | "deleted" | "left" | "skipped" | "failed";
+/**
+ * `promoted`: a standby copy became the primary; `replicated`: the owner held it, standby copies
+ * were written; `expired`: every copy deleted (group expiry).
+ */
+export type StepOutcome = "copied" | "promoted" | "merged" | "replicated" | "deleted" | "expired" | "left" | "skipped" | "failed";
 
 export interface StepResult {
   step: HandoverStep;

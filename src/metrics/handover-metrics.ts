@@ -48,6 +48,12 @@ export function handoverMetrics(registry: Registry) {
       help: "Handover runs carried out (dry runs and runs left to the holder of the Consul lock not counted).",
       registers,
     }),
+    expired: new Counter({
+      name: "dyshard_groups_expired_total",
+      help: "Groups deleted (every copy) because nobody pushed them for their job's TTL (--group-ttl, group_ttl_by_job), by job.",
+      labelNames: ["job"] as const,
+      registers,
+    }),
     lastDuration: new Gauge({
       name: "dyshard_handover_last_run_duration_seconds",
       help: "Duration of the last handover run.",

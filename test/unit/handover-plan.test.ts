@@ -16,7 +16,7 @@ const all = new Set([0, 1, 2]);
 describe("planHandover", () => {
   it("leaves groups that are only on their owner alone", () => {
     const plan = planHandover({ copies: [copy(0, "a1", 10), copy(1, "b1", 10)], ownerOf, inventoried: all });
-    assert.deepEqual(plan, { groups: 2, misplaced: 0, steps: [] });
+    assert.deepEqual(plan, { groups: 2, misplaced: 0, expired: 0, steps: [] });
   });
 
   it("deletes a stale copy when the owner holds the same or a newer push", () => {

@@ -49,7 +49,7 @@ function only(copies: Copy[], owners: number[], extra: Partial<PlanInput> = {}):
 describe("planHandover with standby copies", () => {
   it("leaves a group alone when the owner holds the primary and each standby slot its standby copy (one push: same samples)", () => {
     const result = plan([p(0, 100), s(1, 100.2)], [0, 1]);
-    assert.deepEqual(result, { groups: 1, misplaced: 0, steps: [] }, "a group and its standby copy are one group");
+    assert.deepEqual(result, { groups: 1, misplaced: 0, expired: 0, steps: [] }, "a group and its standby copy are one group");
     assert.equal(only([p(0, 100.2), s(1, 100)], [0, 1]), undefined, "the standby copy written first is not older either");
     assert.equal(only([p(0, 100), s(1, 100.2), s(2, 100.3)], [0, 1, 2]), undefined, "R = 3");
   });

@@ -38,7 +38,7 @@ it("counts each outcome and the copies deleted, and names slots by URL (or 'slot
   const t = tally(results, false, urlOf);
   assert.deepEqual(
     { ...t, steps: t.steps.length },
-    { copied: 1, promoted: 0, merged: 1, replicated: 0, deleted: 3, failed: 1, left: 1, steps: 4 },
+    { copied: 1, promoted: 0, merged: 1, replicated: 0, deleted: 3, expired: 0, failed: 1, left: 1, steps: 4 },
   );
   assert.deepEqual(t.steps[0], {
     action: "copy",
