@@ -92,6 +92,12 @@ export const ROWS: { title: string; panels: PanelSpec[] }[] = [
         ],
       },
       {
+        title: "Groups expired",
+        unit: "ops",
+        queries: [{ expr: rate("dyshard_groups_expired_total", "job"), legend: "{{job}}" }],
+        description: "with --group-ttl or group_ttl_by_job",
+      },
+      {
         title: "Standby writes",
         unit: "ops",
         queries: [{ expr: rate("dyshard_replica_writes_total", "result"), legend: "{{result}}" }],

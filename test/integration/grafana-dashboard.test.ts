@@ -1,6 +1,6 @@
 // deploy/grafana/dyshard.json: valid JSON, equal to its generator's output, every metric and label
 // its queries name one dyshard exports, and every query run by a real Prometheus 2.42 that scrapes
-// a real dyshard (with --replicas 2 and --prometheus, over real Pushgateways, one of them killed).
+// a real dyshard (with --replicas 2, --prometheus and --group-ttl, over real Pushgateways, one killed).
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
@@ -54,7 +54,7 @@ describe("the Grafana dashboard", () => {
       const promPort = await freePort();
       app = await startDyshard(
         pgs.map((p) => p.url),
-        { replicas: 2, prometheus: [`prom=http://127.0.0.1:${promPort}`], rebalanceInterval: "0" },
+        { replicas: 2, prometheus: [`prom=http://127.0.0.1:${promPort}`], rebalanceInterval: "0", groupTtl: "1s" },
       );
       const config = [
         "global: {scrape_interval: 1s}",
@@ -68,6 +68,7 @@ describe("the Grafana dashboard", () => {
       await pgs[2]!.kill();
       for (let i = 0; i < 40; i++) await push(app.url, `/metrics/job/dash/n/${i % 8}`, `x ${i}\n`);
       await waitFor("the killed instance marked down", async () => app.membership.healthyCount() === 2);
+      await new Promise((r) => setTimeout(r, 1100)); // the groups expire in the run below
       await fetch(`${app.url}/-/dyshard/rebalance`, { method: "POST" });
       await waitFor(
         "eight scrapes in all",
