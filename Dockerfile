@@ -14,6 +14,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin
 COPY --from=build /app/dist ./dist
+COPY static ./static
 COPY config.example.yaml /etc/dyshard/config.yaml
 USER node
 EXPOSE 9091

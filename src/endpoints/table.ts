@@ -10,8 +10,10 @@ import { ready } from "./ready.js";
 import { rebalance } from "./rebalance.js";
 import { ring } from "./ring.js";
 import { sd } from "./sd.js";
+import { statusPage } from "./status-page.js";
+import { status } from "./status.js";
 
-export const ENDPOINTS: readonly Endpoint[] = [metrics, healthy, ready, ring, rebalance, sd];
+export const ENDPOINTS: readonly Endpoint[] = [metrics, healthy, ready, ring, rebalance, sd, status, statusPage];
 
 const byPath = new Map(ENDPOINTS.map((e) => [e.path, e]));
 

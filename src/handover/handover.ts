@@ -15,7 +15,9 @@ import { primaryLabels } from "../pushgateway/replica.js";
 import { PushgatewayClient } from "../pushgateway/client/pushgateway-client.js";
 import { UnavailableError } from "../core/unavailable-error.js";
 import type { Membership } from "../membership/membership.js";
+import { inventoryFigures } from "./inventory-figures.js";
 import { RecentOwners } from "./recent-owners.js";
+import { RunHistory } from "./run-history.js";
 import { QueuedRun } from "./queued-run.js";
 import { executePlan, families, type StepResult } from "./executor.js";
 import type { MoveGate } from "./gate.js";
@@ -55,6 +57,8 @@ export class Handover {
   private timer: NodeJS.Timeout | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
   private readonly recent: RecentOwners;
+  /** The last runs' reports (without steps), for the status page. */
+  readonly history = new RunHistory();
 
   constructor(
     private readonly membership: Membership,
@@ -172,6 +176,8 @@ export class Handover {
       inventoried: [],
       errors: [],
       groups: 0,
+      instances: [],
+      duplicates: 0,
       misplaced: 0,
       copied: 0,
       promoted: 0,
@@ -186,6 +192,7 @@ export class Handover {
     if (!dryRun && this.lock && !(await this.lock.tryAcquire())) {
       report.skipped = "another dyshard holds the handover lock";
       report.duration_ms = Date.now() - started;
+      this.history.add(report);
       return report;
     }
     const members = this.membership.active().filter((m) => m.healthy);
@@ -226,9 +233,8 @@ export class Handover {
       ...(authority ? { authority } : {}),
       ...(expiry ? { expiry } : {}),
     });
-    report.groups = plan.groups;
-    report.misplaced = plan.misplaced;
     const urlOf = (slot: number) => this.membership.members[slot]?.url;
+    Object.assign(report, { groups: plan.groups, misplaced: plan.misplaced }, inventoryFigures(copies, inventoried, urlOf));
 
     let results: StepResult[];
     if (dryRun) results = plan.steps.map((step) => ({ step, outcome: step.action === "leave" ? "left" : "skipped", deleted: 0 }));
@@ -283,6 +289,7 @@ export class Handover {
         );
       }
     }
+    this.history.add(report);
     return report;
   }
 }

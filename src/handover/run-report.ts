@@ -7,6 +7,10 @@ export interface RunReport {
   inventoried: string[];
   errors: string[];
   groups: number;
+  /** Each inventoried instance's primaries and standby copies. */
+  instances: InstanceFigures[];
+  /** Groups with primaries on more than one instance (Prometheus scrapes each of them twice). */
+  duplicates: number;
   misplaced: number;
   /** Primaries copied to their owner from a stale primary. */
   copied: number;
@@ -34,3 +38,12 @@ export interface RunReport {
     error?: string;
   }[];
 }
+
+export interface InstanceFigures {
+  upstream: string;
+  primaries: number;
+  standbys: number;
+}
+
+/** A run as the status page lists it: its report without the steps (those can be thousands). */
+export type RunSummary = Omit<RunReport, "steps"> & { step_count: number };

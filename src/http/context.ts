@@ -7,6 +7,7 @@ import type { Membership } from "../membership/membership.js";
 import type { Metrics } from "../metrics/catalogue.js";
 import type { ScrapeView } from "../prometheus/scrape-view.js";
 import type { Forwarder } from "../proxy/forwarder.js";
+import type { StatusView } from "./status-view.js";
 
 /** What only the control plane can answer: in this process, or with --workers in the primary. */
 export interface ControlHandlers {
@@ -14,6 +15,8 @@ export interface ControlHandlers {
   metrics(): Promise<{ contentType: string; text: string }>;
   /** The Prometheus servers and their Pushgateways; undefined without --prometheus. */
   scrape(): Promise<ScrapeView | undefined>;
+  /** The ring, health history, handover runs, expiry and Prometheus servers (the status page). */
+  status(): Promise<StatusView>;
 }
 
 export interface RequestContext {

@@ -15,6 +15,8 @@ const GET_PATHS = new Set([
   "/api/v1/metrics",
   "/-/dyshard/ring",
   "/-/dyshard/sd",
+  "/-/dyshard/status",
+  "/-/dyshard/",
 ]);
 export const GET_ALLOW = "GET, OPTIONS";
 

@@ -29,3 +29,11 @@ export interface HealthChange {
   healthy: boolean;
   reason: string;
 }
+
+/** A member's health at a moment (the status page's history). */
+export interface HealthEvent {
+  /** ISO time of the change (of joining, for the first). */
+  at: string;
+  healthy: boolean;
+  reason: string;
+}

@@ -9,16 +9,21 @@ import type { MoveGate } from "../handover/gate.js";
 import type { Handover } from "../handover/handover.js";
 import { PushLedger } from "../handover/push-ledger.js";
 import { HealthChecker } from "../health/health-checker.js";
+import type { StatusView } from "../http/status-view.js";
+import { HealthHistory } from "../membership/health-history.js";
 import { Membership } from "../membership/membership.js";
 import { scrapeMetrics } from "../metrics/catalogue.js";
 import { PrometheusServers } from "../prometheus/prometheus-servers.js";
 import type { ScrapeView } from "../prometheus/scrape-view.js";
 import { loadHash64 } from "../routing/hash.js";
+import { statusView } from "./status.js";
 
 export interface ControlPlane {
   handover: Handover;
   /** The Prometheus servers and their Pushgateways; undefined without --prometheus. */
   scrape(): ScrapeView | undefined;
+  /** What the status page shows (GET /-/dyshard/status). */
+  status(): StatusView;
   stop(): Promise<void>;
 }
 
@@ -54,6 +59,7 @@ export interface ControlDeps {
 export async function startControl(deps: ControlDeps): Promise<ControlPlane> {
   const { config, membership, registry, log, discovery } = deps;
   const checker = new HealthChecker(membership, config.health);
+  const health = new HealthHistory(membership);
   const lock = await discovery.handoverLock("dyshard handover", log);
   const handover = handoverFromConfig(config, membership, registry, log, {
     gate: deps.gate,
@@ -74,6 +80,7 @@ export async function startControl(deps: ControlDeps): Promise<ControlPlane> {
   return {
     handover,
     scrape: () => prometheus?.view(),
+    status: () => statusView(config, membership, health, handover, prometheus?.view()),
     async stop() {
       checker.stop();
       prometheus?.stop();

@@ -47,6 +47,7 @@ export async function startApp(config: Config, log: Logger = createLogger(config
       rebalance: (dryRun) => (control ? control.handover.run({ dryRun }) : Promise.reject(starting())),
       metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
       scrape: () => (control ? Promise.resolve(control.scrape()) : Promise.reject(starting())),
+      status: () => (control ? Promise.resolve(control.status()) : Promise.reject(starting())),
     },
   });
   control = await startControl({ config, membership, registry: metrics.registry, log, boundPort: data.port, gate, ledger, discovery });

@@ -41,6 +41,7 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
   const gate = spanningGate(serving, config.limits.upstreamTimeoutMs + 1000, send, log);
 
   let control: ControlPlane | undefined;
+  const starting = () => Promise.reject(new UnavailableError("dyshard is still starting; try again in a moment"));
   const answer = (w: Worker, id: number, work: () => Promise<unknown>) =>
     work().then(
       (value) => send(w, { type: "dyshard:reply", id, ok: true, value }),
@@ -65,15 +66,13 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
       case "dyshard:reply":
         return settle(serving.get(w)?.replies, msg);
       case "dyshard:rebalance":
-        return void answer(w, msg.id, () =>
-          control
-            ? control.handover.run({ dryRun: msg.dryRun })
-            : Promise.reject(new UnavailableError("dyshard is still starting; try again in a moment")),
-        );
+        return void answer(w, msg.id, () => (control ? control.handover.run({ dryRun: msg.dryRun }) : starting()));
       case "dyshard:metrics":
         return void answer(w, msg.id, async () => (await aggregator.clusterMetrics()) + (await registry.metrics()));
       case "dyshard:scrape":
         return void answer(w, msg.id, async () => control?.scrape() ?? null);
+      case "dyshard:status":
+        return void answer(w, msg.id, () => (control ? Promise.resolve(control.status()) : starting()));
     }
   };
   cluster.on("message", (w: Worker, msg: unknown) => {

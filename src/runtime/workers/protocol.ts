@@ -36,11 +36,12 @@ export type ToPrimary =
   | { type: "dyshard:rebalance"; id: number; dryRun: boolean }
   | { type: "dyshard:metrics"; id: number }
   | { type: "dyshard:scrape"; id: number }
+  | { type: "dyshard:status"; id: number }
   | { type: "dyshard:deleted" }
   | OutcomeReport;
 
 /** How long a worker waits for the primary's answer (a handover run over many groups takes minutes). */
-export const REPLY_TIMEOUT_MS = { rebalance: 15 * 60_000, metrics: 10_000, scrape: 10_000 } as const;
+export const REPLY_TIMEOUT_MS = { rebalance: 15 * 60_000, metrics: 10_000, scrape: 10_000, status: 10_000 } as const;
 
 /** One of ours (not prom-client's, not anything else on the channel). */
 export function isProtocolMessage<T extends { type: string }>(msg: unknown): msg is T {

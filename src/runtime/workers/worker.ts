@@ -10,6 +10,7 @@ import { RecentOwners } from "../../handover/recent-owners.js";
 import type { RunReport } from "../../handover/run-report.js";
 import type { Membership, MemberSpec } from "../../membership/membership.js";
 import { dataMetrics } from "../../metrics/catalogue.js";
+import type { StatusView } from "../../http/status-view.js";
 import type { ScrapeView } from "../../prometheus/scrape-view.js";
 import { PushgatewayClient } from "../../pushgateway/client/pushgateway-client.js";
 import { newMembership } from "../control-plane.js";
@@ -79,6 +80,7 @@ export async function startWorker(config: Config, log: Logger): Promise<{ stop()
         text: await ask<string>("metrics", (id) => ({ type: "dyshard:metrics", id })),
       }),
       scrape: async () => (await ask<ScrapeView | null>("scrape", (id) => ({ type: "dyshard:scrape", id }))) ?? undefined,
+      status: () => ask<StatusView>("status", (id) => ({ type: "dyshard:status", id })),
     },
   });
   return {
