@@ -8,6 +8,7 @@ const INSTALL: Record<string, string> = {
   curl: "apt-get install -y curl",
   go: "apt-get install -y golang-go golang-github-prometheus-client-golang-dev",
   "/usr/bin/python3": "apt-get install -y python3 python3-prometheus-client",
+  htpasswd: "apt-get install -y apache2-utils",
 };
 
 export function requireBinary(name: string): string {
