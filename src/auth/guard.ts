@@ -1,12 +1,13 @@
 // One realm's check of a request's Authorization header against an auth file's rules: Basic
 // (user and bcrypt hash) or Bearer (a token's SHA-256 digest, compared in constant time, or its
 // bcrypt hash). bcrypt verdicts are cached (VerifiedCache), so only a credential's first request
-// waits for bcrypt; an unknown user is compared against a stand-in hash, so a wrong user name
+// waits for bcrypt (on a thread of its own, bcrypt-pool.ts); an unknown user is compared against a stand-in hash, so a wrong user name
 // takes as long as a wrong password.
 import { createHash, timingSafeEqual } from "node:crypto";
 import bcrypt from "bcryptjs";
 import type { Realm } from "../metrics/auth-metrics.js";
 import type { AuthRules } from "./auth-file.js";
+import { bcryptPool } from "./bcrypt-pool.js";
 import { VerifiedCache } from "./verified-cache.js";
 
 /** true or false at once; a promise while bcrypt compares. */
@@ -52,7 +53,7 @@ export class Guard {
     const hash = this.rules.users.get(pair.slice(0, colon));
     return this.remember(
       header,
-      bcrypt.compare(pair.slice(colon + 1), hash ?? this.standIn).then((ok) => ok && hash !== undefined),
+      bcryptPool.compare(pair.slice(colon + 1), hash ?? this.standIn).then((ok) => ok && hash !== undefined),
     );
   }
 
@@ -64,7 +65,7 @@ export class Guard {
     if (found || this.rules.tokenHashes.length === 0) return found;
     return this.remember(
       header,
-      Promise.all(this.rules.tokenHashes.map((h) => bcrypt.compare(token, h))).then((all) => all.includes(true)),
+      Promise.all(this.rules.tokenHashes.map((h) => bcryptPool.compare(token, h))).then((all) => all.includes(true)),
     );
   }
 

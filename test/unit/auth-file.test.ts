@@ -10,7 +10,9 @@ import bcrypt from "bcryptjs";
 import { AuthFileError } from "../../src/auth/auth-file-error.js";
 import { parseAuthFile } from "../../src/auth/auth-file.js";
 import { Guard } from "../../src/auth/guard.js";
+import { BcryptPool, MAX_WAITING } from "../../src/auth/bcrypt-pool.js";
 import { VerifiedCache } from "../../src/auth/verified-cache.js";
+import { UnavailableError } from "../../src/core/unavailable-error.js";
 import { requireBinary } from "../support/binaries.js";
 
 const from = { flag: "--push-auth-file", file: "/etc/dyshard/push.yml" };
@@ -121,5 +123,20 @@ describe("the verified cache", () => {
     );
     const held = JSON.stringify([...(cache as unknown as { passed: Set<string> }).passed]);
     assert.ok(!/"[abcd]"/.test(held), held);
+  });
+});
+
+describe("the bcrypt thread", () => {
+  it(`compares off the event loop and refuses a check beyond ${MAX_WAITING} waiting as unavailable`, async () => {
+    const pool = new BcryptPool();
+    const checks = Array.from({ length: MAX_WAITING }, (_, i) => pool.compare(i % 2 ? "alice-pw" : "wrong", ALICE));
+    await assert.rejects(
+      pool.compare("alice-pw", ALICE),
+      (err) => err instanceof UnavailableError && /too many credential checks/.test(err.message),
+    );
+    const verdicts = await Promise.all(checks);
+    assert.deepEqual(new Set(verdicts.filter((_, i) => i % 2 === 1)), new Set([true]));
+    assert.deepEqual(new Set(verdicts.filter((_, i) => i % 2 === 0)), new Set([false]));
+    assert.equal(await pool.compare("alice-pw", ALICE), true, "room again once they are done");
   });
 });

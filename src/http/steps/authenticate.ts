@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Guard } from "../../auth/guard.js";
 import type { Guards } from "../../auth/guards.js";
+import { UnavailableError } from "../../core/unavailable-error.js";
 import { endpointAt } from "../../endpoints/table.js";
 import { isHeader } from "../../proxy/headers.js";
 import { text } from "../answers.js";
@@ -21,7 +22,12 @@ export const authenticate: Step = {
     const given = authorization(req.rawHeaders);
     const verdict = guard.check(given);
     if (typeof verdict === "boolean") return decide(ctx, guard, verdict, given, req, res);
-    return { later: verdict.then((ok) => decide(ctx, guard, ok, given, req, res)) };
+    return {
+      later: verdict.then(
+        (ok) => decide(ctx, guard, ok, given, req, res),
+        (err: unknown) => busy(err, res),
+      ),
+    };
   },
 };
 
@@ -43,6 +49,13 @@ function decide(ctx: RequestContext, guard: Guard, ok: boolean, given: string | 
   ctx.log.debug({ realm: guard.realm, remote: req.socket.remoteAddress, given: given !== undefined }, "refused: no valid credential");
   res.setHeader("www-authenticate", guard.challenges);
   text(res, 401, given === undefined ? "Unauthorized: this needs a credential\n" : "Unauthorized: wrong credential\n");
+  return undefined;
+}
+
+/** Too many checks waiting (src/auth/bcrypt-pool.ts): 503, so the client tries again; anything else is a 500. */
+function busy(err: unknown, res: ServerResponse): undefined {
+  if (!(err instanceof UnavailableError)) throw err;
+  text(res, 503, `${err.message}\n`);
   return undefined;
 }
 
