@@ -1,8 +1,8 @@
 // One realm's check of a request's Authorization header against an auth file's rules: Basic
 // (user and bcrypt hash) or Bearer (a token's SHA-256 digest, compared in constant time, or its
 // bcrypt hash). bcrypt verdicts are cached (VerifiedCache), so only a credential's first request
-// waits for bcrypt (on a thread of its own, bcrypt-pool.ts); an unknown user is compared against a stand-in hash, so a wrong user name
-// takes as long as a wrong password.
+// waits for bcrypt (on a thread of its own, bcrypt-pool.ts); an unknown user is compared against
+// a stand-in hash, so a wrong user name takes as long as a wrong password.
 import { createHash, timingSafeEqual } from "node:crypto";
 import bcrypt from "bcryptjs";
 import type { Realm } from "../metrics/auth-metrics.js";
