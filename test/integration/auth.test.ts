@@ -198,7 +198,7 @@ describe("auth: --push-auth-file and --admin-auth-file", () => {
     }
   });
 
-  it("a flood of wrong passwords does not stall pushes with a known credential (bound: each answered within 250 ms)", async () => {
+  it("a flood of wrong passwords does not stall pushes with a known credential (bound: each answered within 750 ms)", async () => {
     assert.equal((await send(`${app.url}/metrics/job/flood`, "PUT", ALICE)).status, 200); // alice's check cached
     const t0 = performance.now();
     let floodMs = 0;
@@ -215,9 +215,10 @@ describe("auth: --push-auth-file and --admin-auth-file", () => {
     assert.deepEqual(new Set(await flood), new Set([401]));
     ms.sort((a, b) => a - b);
     process.stdout.write(
-      `# auth: 20 wrong passwords (bcrypt cost 10, on bcrypt's thread) refused in ${floodMs.toFixed(0)} ms; meanwhile 20 pushes with a cached credential in ${pushesMs.toFixed(0)} ms, median ${ms[10]!.toFixed(1)} ms, max ${ms[19]!.toFixed(1)} ms (bound 250 ms)\n`,
+      `# auth: 20 wrong passwords (bcrypt cost 10, on bcrypt's thread) refused in ${floodMs.toFixed(0)} ms; meanwhile 20 pushes with a cached credential in ${pushesMs.toFixed(0)} ms, median ${ms[10]!.toFixed(1)} ms, max ${ms[19]!.toFixed(1)} ms (bound 750 ms)\n`,
     );
-    assert.ok(ms[19]! < 250, `a push waited ${ms[19]!.toFixed(0)} ms behind bcrypt`);
+    // With bcrypt on the main thread one waited for all 20 compares (1.6 s, measured); on its thread, tens of ms.
+    assert.ok(ms[19]! < 750, `a push waited ${ms[19]!.toFixed(0)} ms behind bcrypt`);
   });
 
   it("works with real clients: prom-client with an Authorization header, Python's basic_auth_handler; a wrong password fails in both", async () => {
