@@ -269,6 +269,19 @@ export const SETTINGS: Setting[] = [
     description: "Prometheus servers each Pushgateway is allocated to (default 1)",
   },
   {
+    path: "auth.push_file",
+    flag: "--push-auth-file <file>",
+    env: "DYSHARD_PUSH_AUTH_FILE",
+    description:
+      "pushes and every endpoint but /-/healthy and /-/ready need a credential of this file (basic_auth_users as a Pushgateway's --web.config.file, bearer_tokens)",
+  },
+  {
+    path: "auth.admin_file",
+    flag: "--admin-auth-file <file>",
+    env: "DYSHARD_ADMIN_AUTH_FILE",
+    description: "admin endpoints (POST /-/dyshard/rebalance) need a credential of this file, not the push one",
+  },
+  {
     path: "log_level",
     flag: "--log-level <level>",
     env: "DYSHARD_LOG_LEVEL",
@@ -367,6 +380,7 @@ export function loadConfig({ file, env = {}, flags = {} }: LoadOptions): Config 
     prometheus: c.prometheus.map((p, slot) => ({ ...p, slot })),
     scrapeReplicas: c.scrape_replicas,
     workers: c.workers,
+    auth: { pushFile: c.auth.push_file, adminFile: c.auth.admin_file },
     logLevel: c.log_level,
   };
 }

@@ -204,6 +204,11 @@ export const fileSchema = z
       }),
     scrape_replicas: count(1),
     workers: z.coerce.number().int().min(1).max(64).default(1),
+    /** Credentials files (src/auth/auth-file.ts); "": no auth. */
+    auth: z
+      .object({ push_file: z.string().default(""), admin_file: z.string().default("") })
+      .strict()
+      .default({}),
     log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
   .strict();
@@ -277,5 +282,7 @@ export interface Config {
   scrapeReplicas: number;
   /** Processes serving pushes (node:cluster); 1 = a single process doing everything. */
   workers: number;
+  /** --push-auth-file and --admin-auth-file ("": none). */
+  auth: { pushFile: string; adminFile: string };
   logLevel: string;
 }

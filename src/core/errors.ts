@@ -41,6 +41,8 @@ export const Codes = {
   UNAVAILABLE: "DYSHARD_UNAVAILABLE",
   /** The other process of --workers did not reply in time. */
   IPC_TIMEOUT: "DYSHARD_IPC_TIMEOUT",
+  /** A --push-auth-file or --admin-auth-file that cannot be read or is malformed: dyshard refuses to start. */
+  AUTH_FILE: "DYSHARD_AUTH_FILE",
 } as const;
 
 /** Codes that mean "no answer in time"; their text names the limit when it is known. */

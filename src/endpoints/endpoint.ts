@@ -8,6 +8,10 @@ export interface Endpoint {
   methods: readonly string[];
   /** The 405 for another method: its Allow header and body. */
   refused: { allow: string; body: string };
+  /** With --admin-auth-file, served only with the admin credential (else with --push-auth-file's). */
+  admin?: boolean;
+  /** Served without a credential whatever the auth files say: load balancers and probes carry none. */
+  open?: boolean;
   /** `target` is the request target, query included. */
   serve(ctx: RequestContext, target: string, res: ServerResponse): Promise<void> | void;
 }

@@ -6,6 +6,7 @@ import { GET_METHODS, GET_REFUSED } from "./get-only.js";
 export const healthy: Endpoint = {
   path: "/-/healthy",
   methods: GET_METHODS,
+  open: true,
   refused: GET_REFUSED,
   serve(_ctx, _target, res) {
     text(res, 200, "OK\n");

@@ -8,6 +8,7 @@ import { GET_METHODS, GET_REFUSED } from "./get-only.js";
 export const ready: Endpoint = {
   path: "/-/ready",
   methods: GET_METHODS,
+  open: true,
   refused: GET_REFUSED,
   serve({ membership }, _target, res) {
     const up = membership.healthyCount() > 0;

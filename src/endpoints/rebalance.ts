@@ -7,6 +7,7 @@ import type { Endpoint } from "./endpoint.js";
 export const rebalance: Endpoint = {
   path: "/-/dyshard/rebalance",
   methods: ["POST"],
+  admin: true,
   refused: { allow: "POST", body: "use POST to run a handover (add ?dry_run=1 for the plan only)\n" },
   async serve({ control }, target, res) {
     const dryRun = /[?&]dry_run=(1|true)\b/.test(target);

@@ -17,6 +17,11 @@ export const ENDPOINTS: readonly Endpoint[] = [metrics, healthy, ready, ring, re
 
 const byPath = new Map(ENDPOINTS.map((e) => [e.path, e]));
 
+/** dyshard's endpoint at this path (no query), if any. */
+export function endpointAt(path: string): Endpoint | undefined {
+  return byPath.get(path);
+}
+
 /** Serves a request that is no push: an endpoint of the table, else the Pushgateway's 405 or 404. */
 export function serveOwn(ctx: RequestContext, method: string, target: string, res: ServerResponse): Promise<void> | undefined {
   const path = target.split("?")[0] as string;

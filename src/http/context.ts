@@ -1,5 +1,6 @@
 // What every step of the listener's pipeline and every endpoint may use. Types only, so that
 // http/ and endpoints/ import it without importing each other.
+import type { Guards } from "../auth/guards.js";
 import type { Config } from "../config/schema.js";
 import type { Logger } from "../core/logger.js";
 import type { RunReport } from "../handover/run-report.js";
@@ -26,4 +27,6 @@ export interface RequestContext {
   forwarder: Forwarder;
   control: ControlHandlers;
   log: Logger;
+  /** --push-auth-file and --admin-auth-file, read at start (none: open). */
+  guards: Guards;
 }

@@ -5,11 +5,12 @@ import { answer } from "../proxy/forwarder.js";
 import type { RequestContext } from "./context.js";
 import { runPipeline, type Step } from "./pipeline.js";
 import { onClientError, onConnect } from "./raw-answers.js";
+import { authenticate } from "./steps/authenticate.js";
 import { dispatch } from "./steps/dispatch.js";
 import { oneHost } from "./steps/one-host.js";
 import { requestTarget } from "./steps/request-target.js";
 
-export const STEPS: readonly Step[] = [requestTarget, oneHost, dispatch];
+export const STEPS: readonly Step[] = [requestTarget, oneHost, authenticate, dispatch];
 
 export function createListener(ctx: RequestContext): http.Server {
   const { limits } = ctx.config;

@@ -2,6 +2,7 @@
 // own (one set per process that serves pushes; with --workers summed over the workers).
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 import type { Membership } from "../membership/membership.js";
+import { authMetrics } from "./auth-metrics.js";
 import { PlainHistogram } from "./plain-histogram.js";
 
 export type Metrics = ReturnType<typeof dataMetrics>;
@@ -89,7 +90,7 @@ export function dataMetrics(membership: Membership, registry = new Registry()) {
     else byUpstream.set(k, { method, code: String(code), upstream, n: 1 });
     duration.observe(seconds);
   };
-  return { registry, retries, observe, replicaWrites };
+  return { registry, retries, observe, replicaWrites, authFailure: authMetrics(registry) };
 }
 
 /** Interned "status method" keys for the usual answers. */

@@ -2,6 +2,7 @@
 // plane (in this process, or mirrored from the primary's with --workers).
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { loadGuards } from "../auth/guards.js";
 import type { Config } from "../config/schema.js";
 import type { Logger } from "../core/logger.js";
 import type { ControlHandlers } from "../http/context.js";
@@ -33,11 +34,12 @@ export interface DataDeps {
 }
 
 export async function startDataPlane({ config, membership, metrics, log, hooks, control }: DataDeps): Promise<DataPlane> {
+  const guards = loadGuards(config.auth); // first: a bad auth file stops start-up before anything is opened
   const engine = await createEngine(config.engine, config.limits.upstreamTimeoutMs);
   // --max-spool bounds the disk of all processes together: with --workers, each takes its share.
   const spool = await Spool.open(config.limits.spoolDir, Math.floor(config.limits.maxSpoolBytes / config.workers), log);
   const forwarder = new Forwarder(membership, engine, metrics, log, { ...config.limits, replicas: config.replicas }, spool, hooks);
-  const server = createListener({ config, membership, metrics, forwarder, control, log });
+  const server = createListener({ config, membership, metrics, forwarder, control, log, guards });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.listen.port, config.listen.host, () => resolve());

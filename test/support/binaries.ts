@@ -9,6 +9,7 @@ const INSTALL: Record<string, string> = {
   go: "apt-get install -y golang-go golang-github-prometheus-client-golang-dev",
   "/usr/bin/python3": "apt-get install -y python3 python3-prometheus-client",
   "/usr/bin/chromium": "apt-get install -y chromium",
+  htpasswd: "apt-get install -y apache2-utils",
 };
 
 export function requireBinary(name: string): string {

@@ -5,6 +5,7 @@
 // and POST /-/dyshard/rebalance, answered by any worker, are the primary's to compute.
 import cluster, { type Worker } from "node:cluster";
 import { AggregatorRegistry, Registry } from "prom-client";
+import { loadGuards } from "../../auth/guards.js";
 import type { Config } from "../../config/schema.js";
 import type { Logger } from "../../core/logger.js";
 import { UnavailableError } from "../../core/unavailable-error.js";
@@ -26,6 +27,7 @@ interface Serving {
 export async function startPrimary(config: Config, workers: number, log: Logger): Promise<{ stop(): Promise<void> }> {
   const discovery = discoveryFor(config);
   checkUpstreams(config, discovery);
+  loadGuards(config.auth); // each worker reads the auth files itself; a bad one stops start-up here, before any fork
   const membership = await newMembership(discovery);
   const registry = new Registry();
   controlMetrics(membership, registry);
