@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { MemoryResult } from "./memory.js";
 import type { MicroResult } from "./micro.js";
+import type { SweepResult } from "./sweep.js";
 import type { FrontScenario, Row } from "./throughput.js";
 
 export interface Results {
@@ -13,6 +14,7 @@ export interface Results {
   pushgateway?: FrontScenario | { error: string };
   /** One run per engine. */
   memory?: MemoryResult[] | { error: string };
+  sweep?: SweepResult | { error: string };
   goals?: Goal[];
 }
 
@@ -87,6 +89,48 @@ function memoryTable(runs: MemoryResult[]): string {
   );
 }
 
+function sweepTable(s: SweepResult): string {
+  return table(
+    ["groups", "run", "misplaced", "time ms", "CPU s", "peak RSS MiB", "moved", "deleted", "failed"],
+    s.rows.map((x) => [
+      num(x.groups),
+      x.kind,
+      num(x.misplaced),
+      num(x.run_ms),
+      num(x.cpu_s),
+      num(x.peak_rss_mib),
+      num(x.moved),
+      num(x.deleted),
+      num(x.failed),
+    ]),
+  );
+}
+
+/** The sweep's goals: linear in groups; at 100k groups a no-op run under 10 s with RSS under 300 MiB. */
+function sweepGoals(s: Results["sweep"]): Goal[] {
+  const what = "Sweep, one no-op handover run";
+  if (!ok(s)) return [{ status: "SKIP", line: `${what}: ${s ? s.error : "sweep scenario not run"}` }];
+  const noop = s.rows.filter((x) => x.kind === "no-op");
+  const per = s.ms_per_1k_groups;
+  const linear = per.length > 1 && Math.max(...per) <= 1.5 * Math.min(...per);
+  const out: Goal[] = [
+    {
+      status: linear ? "PASS" : "FAIL",
+      line: `${what}, time per 1,000 groups at ${noop.map((x) => num(x.groups)).join(", ")} groups: ${per.join(", ")} ms (goal: linear, within 1.5x of each other): ${linear ? "PASS" : "FAIL"}`,
+    },
+  ];
+  const big = noop.find((x) => x.groups === 100_000);
+  if (!big) out.push({ status: "SKIP", line: `${what} at 100,000 groups: not in BENCH_SWEEP_GROUPS` });
+  else {
+    const pass = big.run_ms < 10_000 && big.peak_rss_mib < 300 && big.failed === 0;
+    out.push({
+      status: pass ? "PASS" : "FAIL",
+      line: `${what} at 100,000 groups: ${num(big.run_ms)} ms, peak RSS ${big.peak_rss_mib} MiB (goal < 10 s, < 300 MiB): ${pass ? "PASS" : "FAIL"}`,
+    });
+  }
+  return out;
+}
+
 export function goals(r: Results): Goal[] {
   const out: Goal[] = [];
   const sinkRows = ok(r.sink) ? r.sink.rows : [];
@@ -157,6 +201,7 @@ export function goals(r: Results): Goal[] {
         line: `${whatR} (--engine ${m.engine}, ${m.pushes} x ${m.bytes_each / 1048576} MiB): peak RSS ${m.peak_rss_mib} MiB, VmHWM ${num(m.hwm_mib)} MiB (goal < ${m.rss_limit_mib} MiB); ${m.answered_200}/${m.pushes} answered 200, upstream got ${m.sink_bytes} of ${m.expected_bytes} bytes${m.all_bytes_arrived ? "" : " (NOT every byte)"}: ${status}`,
       });
     }
+  out.push(...sweepGoals(r.sweep));
   for (const g of out) if (g.status === "SKIP") g.line += ": SKIP";
   return out;
 }
@@ -205,6 +250,16 @@ export function markdown(r: Results): string {
       for (const m of r.memory)
         if (m.failures.length) parts.push("", `--engine ${m.engine}: ${m.failure_count} failed pushes, first: ${m.failures.join("; ")}`);
     }
+  }
+  if (r.sweep) {
+    parts.push("", `## Scenario "sweep"`, "");
+    if ("error" in r.sweep) parts.push(`failed: ${r.sweep.error}`);
+    else
+      parts.push(
+        `One POST /-/dyshard/rebalance of dyshard --engine native over 3 Pushgateways, grown in place; 1% misplaced: those groups pushed again straight to every instance. Idle RSS ${r.sweep.idle_rss_mib} MiB; no-op run ms per 1,000 groups: ${r.sweep.ms_per_1k_groups.join(", ")}.`,
+        "",
+        sweepTable(r.sweep),
+      );
   }
   if (r.goals?.length) parts.push("", "## Goals", "", ...r.goals.map((g) => `- ${g.line}`));
   return parts.join("\n") + "\n";

@@ -4,10 +4,11 @@
 //                dyshard --engine undici / http-proxy, dyshard --workers N
 //   pushgateway  the same through 3 real Pushgateways
 //   memory       200 concurrent 20 MiB streamed pushes through one dyshard, its RSS sampled
+//   sweep        one handover run over 3 Pushgateways holding 10k, 50k, 100k groups: time, CPU, peak RSS
 // Pick some: `npm run bench -- sink micro` or BENCH_SCENARIOS=sink,micro.
 // Env: BENCH_DURATION (s per row, default 10), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (50),
 // BENCH_WORKERS (N, default: CPUs), BENCH_MICRO_N (1e6), BENCH_MEMORY_PUSHES (200),
-// BENCH_MEMORY_MIB (20), BENCH_MEMORY_TIMEOUT (s, 150), BENCH_NGINX (path, default /usr/sbin/nginx),
+// BENCH_MEMORY_MIB (20), BENCH_MEMORY_TIMEOUT (s, 150), BENCH_SWEEP_GROUPS (10000,50000,100000), BENCH_NGINX (path, default /usr/sbin/nginx),
 // BENCH_FRONTS (only the front rows whose name holds one of these, e.g. nginx,native), BENCH_ROUNDS
 // (rounds of the sink scenario, default 3; each figure the median of its rounds).
 // Prints a table per scenario and the goal lines; writes bench/results/latest.{json,md} and a
@@ -20,9 +21,10 @@ import { MEMORY_ENGINES, memory } from "./memory.js";
 import { micro } from "./micro.js";
 import { killAll } from "./procs.js";
 import { goals, markdown, write, type Results } from "./report.js";
+import { sweep } from "./sweep.js";
 import { frontScenario } from "./throughput.js";
 
-const ALL = ["micro", "sink", "pushgateway", "memory"] as const;
+const ALL = ["micro", "sink", "pushgateway", "memory", "sweep"] as const;
 type Scenario = (typeof ALL)[number];
 
 const asked = [...process.argv.slice(2), ...(process.env.BENCH_SCENARIOS ?? "").split(",")].map((s) => s.trim()).filter(Boolean);
@@ -62,6 +64,7 @@ const errorOf = (err: unknown) => ({ error: err instanceof Error ? err.message :
 for (const s of scenarios) {
   try {
     if (s === "micro") results.micro = await micro();
+    else if (s === "sweep") results.sweep = await sweep();
     else if (s === "memory") {
       results.memory = [];
       for (const engine of MEMORY_ENGINES) results.memory.push(await memory(engine));
