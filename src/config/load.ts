@@ -121,6 +121,13 @@ export const SETTINGS: Setting[] = [
     description: "largest request line and headers together, else 431 (default 1MiB, the Pushgateway's)",
   },
   {
+    path: "limits.max_connections",
+    flag: "--max-connections <n|auto>",
+    env: "DYSHARD_MAX_CONNECTIONS",
+    description:
+      "open client connections, all --workers together; one more is answered 503 and closed (default auto: sized from the open-file limit)",
+  },
+  {
     path: "limits.shutdown_timeout",
     flag: "--shutdown-timeout <duration>",
     env: "DYSHARD_SHUTDOWN_TIMEOUT",
@@ -349,6 +356,7 @@ export function loadConfig({ file, env = {}, flags = {} }: LoadOptions): Config 
       clientIdleTimeoutMs: c.limits.client_idle_timeout,
       shutdownTimeoutMs: c.limits.shutdown_timeout,
       maxHeaderBytes: c.limits.max_header_size,
+      maxConnections: c.limits.max_connections,
     },
     handover: {
       rebalanceIntervalMs: c.handover.rebalance_interval,

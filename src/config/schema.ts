@@ -23,6 +23,20 @@ const size = (fallback: string) => parsed(fallback, parseSize, "a size such as 1
 
 const count = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
+/** "auto" (0: sized for the machine when the listener starts, src/http/max-connections.ts) or a count ≥ 1. */
+const connections = z
+  .union([z.string(), z.number()])
+  .default("auto")
+  .transform((v, ctx) => {
+    if (v === "auto") return 0;
+    const n = typeof v === "number" ? v : /^\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < 1) {
+      ctx.addIssue({ code: "custom", message: `expected auto or a number of connections of at least 1, got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
 const upstreamUrl = z.string().transform((v, ctx) => {
   let url: URL;
   try {
@@ -169,6 +183,7 @@ export const fileSchema = z
         client_idle_timeout: duration("60s"),
         shutdown_timeout: duration("10s"),
         max_header_size: size("1MiB"),
+        max_connections: connections,
       })
       .strict()
       .default({}),
@@ -243,6 +258,8 @@ export interface Config {
     shutdownTimeoutMs: number;
     /** Request line and headers together; Go's net/http (the Pushgateway) takes 1 MiB. */
     maxHeaderBytes: number;
+    /** Open client connections of all processes together; 0: sized for the machine (src/http/max-connections.ts). */
+    maxConnections: number;
   };
   handover: {
     /** 0: no periodic sweep. */

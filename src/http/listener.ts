@@ -2,7 +2,9 @@
 // (src/http/steps). A new step (auth, say) is a file in steps/, put in order in STEPS.
 import http, { type ServerResponse } from "node:http";
 import { answer } from "../proxy/forwarder.js";
+import { limitConnections } from "./connection-limit.js";
 import type { RequestContext } from "./context.js";
+import { connectionLimit } from "./max-connections.js";
 import { runPipeline, type Step } from "./pipeline.js";
 import { onClientError, onConnect } from "./raw-answers.js";
 import { authenticate } from "./steps/authenticate.js";
@@ -32,6 +34,7 @@ export function createListener(ctx: RequestContext): http.Server {
       }
     },
   );
+  limitConnections(server, connectionLimit(limits.maxConnections, ctx.config.workers), ctx.metrics.connections);
   server.on("clientError", onClientError);
   server.on("connect", onConnect);
   return server;

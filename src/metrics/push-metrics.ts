@@ -3,6 +3,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 import type { Membership } from "../membership/membership.js";
 import { authMetrics } from "./auth-metrics.js";
+import { connectionMetrics } from "./connection-metrics.js";
 import { PlainHistogram } from "./plain-histogram.js";
 
 export type Metrics = ReturnType<typeof dataMetrics>;
@@ -90,7 +91,7 @@ export function dataMetrics(membership: Membership, registry = new Registry()) {
     else byUpstream.set(k, { method, code: String(code), upstream, n: 1 });
     duration.observe(seconds);
   };
-  return { registry, retries, observe, replicaWrites, authFailure: authMetrics(registry) };
+  return { registry, retries, observe, replicaWrites, authFailure: authMetrics(registry), connections: connectionMetrics(registry) };
 }
 
 /** Interned "status method" keys for the usual answers. */

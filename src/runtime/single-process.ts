@@ -57,6 +57,7 @@ export async function startApp(config: Config, log: Logger = createLogger(config
       mode: config.mode,
       engine: data.engine.name,
       shard_by: config.shardBy,
+      max_connections: metrics.connections.max,
       upstreams: membership.active().map((m) => `${m.slot}=${m.url}`),
     },
     "dyshard listening",

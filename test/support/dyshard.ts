@@ -1,5 +1,6 @@
 // dyshard in-process (fast, for most tests) or as a real process (for signals and the CLI).
 import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { Writable } from "node:stream";
 import { loadConfig } from "../../src/config/load.js";
@@ -45,7 +46,7 @@ export async function spawnDyshard(args: string[], env: NodeJS.ProcessEnv = {}, 
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`dyshard on ${port}`, async () => {
     if (proc.exitCode !== null) throw new Error(`dyshard exited ${proc.exitCode}: ${out}`);
-    return (await fetch(`${url}/-/healthy`)).ok;
+    return (await healthy(url)) === 200;
   });
   return {
     proc,
@@ -58,6 +59,17 @@ export async function spawnDyshard(args: string[], env: NodeJS.ProcessEnv = {}, 
       return exited;
     },
   };
+}
+
+/** GET /-/healthy on a connection of its own that closes after it (no keep-alive left in dyshard's count). */
+function healthy(url: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${url}/-/healthy`, { agent: false }, (res) => {
+      res.resume();
+      res.once("end", () => resolve(res.statusCode));
+    });
+    req.once("error", reject);
+  });
 }
 
 /** `--workers N` over these upstreams, with fast checks and only triggered handover runs; `extra` flags come first. */

@@ -10,6 +10,7 @@ import type { Config } from "../../config/schema.js";
 import type { Logger } from "../../core/logger.js";
 import { UnavailableError } from "../../core/unavailable-error.js";
 import { discoveryFor } from "../../discovery/providers.js";
+import { connectionLimit } from "../../http/max-connections.js";
 import type { MoveGate } from "../../handover/gate.js";
 import type { PushLedger } from "../../handover/push-ledger.js";
 import type { Membership } from "../../membership/membership.js";
@@ -97,6 +98,7 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
     {
       listen: `${config.listen.host}:${config.listen.port}`,
       workers,
+      max_connections_per_worker: connectionLimit(config.limits.maxConnections, workers),
       mode: config.mode,
       engine: config.engine,
       upstreams: membership.active().map((m) => `${m.slot}=${m.url}`),
