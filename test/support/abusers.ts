@@ -128,7 +128,7 @@ async function main(): Promise<void> {
   process.on("message", (msg) => {
     if (msg !== "stop") return;
     stopping = true;
-    tally.open = { "at-stop": sockets.size };
+    tally["open-at-stop"] = { sockets: sockets.size };
     for (const s of sockets) s.destroy();
     process.send?.({ tally }, () => process.exit(0));
   });
