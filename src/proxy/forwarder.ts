@@ -19,6 +19,7 @@ import { classifyAttempt } from "./attempt.js";
 import { forwardableRawHeaders } from "./headers.js";
 import { AnswerCapture } from "./answer-capture.js";
 import { StandbyWriter } from "./standby-writer.js";
+import { lingerAfter } from "./linger.js";
 import { REPLICA_LABEL } from "../pushgateway/replica.js";
 import type { Batch, GroupGate } from "../handover/gate.js";
 import { ledgerKeyOf, type PushOutcomes } from "../handover/push-ledger.js";
@@ -230,7 +231,10 @@ export function noHealthyUpstream(membership: Membership): string {
 export function answer(res: ServerResponse, status: number, message: string, close = false, upstream = "none"): Outcome {
   if (!res.headersSent) {
     const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8" };
-    if (close) headers.connection = "close"; // the rest of an unread body cannot be skipped cheaply
+    if (close) {
+      headers.connection = "close"; // the rest of an unread body cannot be skipped cheaply
+      lingerAfter(res);
+    }
     res.writeHead(status, headers).end(message + "\n");
   } else {
     res.destroy();

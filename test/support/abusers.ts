@@ -7,7 +7,7 @@ import { prng } from "./prng.js";
 export interface AbuseOptions {
   port: number;
   idle: number;
-  /** dyshard's --max-body: oversized bodies declare twice as much, chunked ones send 16 KiB more. */
+  /** dyshard's --max-body: oversized bodies declare twice as much, chunked ones send it twice over. */
   maxBody: number;
 }
 
@@ -75,7 +75,7 @@ const KINDS: Record<string, (port: number, o: AbuseOptions, random: () => number
     exchange("big-chunked", port, (s) => {
       s.write(head("chunked"));
       const chunk = `4000\r\n${"a 1\n".repeat(4096)}\r\n`; // 16 KiB of valid exposition a chunk
-      for (let sent = 0; sent <= o.maxBody && !s.destroyed; sent += 16_384) s.write(chunk);
+      for (let sent = 0; sent < 2 * o.maxBody && !s.destroyed; sent += 16_384) s.write(chunk);
     }),
   garbage: (port, _o, random) =>
     exchange("garbage", port, (s) => {
