@@ -1,6 +1,7 @@
 // Overload and abuse, bounded: abusive clients side by side with a normal one cost that client
 // little, get the answers they should, and leave dyshard's memory where it was.
 import assert from "node:assert/strict";
+import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { statusBytes } from "../../bench/cpu.js";
 import type { Tally } from "../support/abusers.js";
@@ -96,4 +97,36 @@ describe("overload and abuse, bounded", () => {
       await d.stop();
     }
   });
+
+  it("lets a client still writing a 1 MiB chunked body over --max-body 256KiB read its 413 (dyshard drains before it closes), 100 times of 100", async () => {
+    const d = await spawnDyshard(["--max-body", "256KiB", "--log-level", "warn", "--upstream", pgs[0]!.url]);
+    try {
+      const port = Number(new URL(d.url).port);
+      const got: Record<string, number> = {};
+      for (let i = 0; i < 100; i++) {
+        const status = await oversizedChunked(port, 1024 * 1024);
+        got[status] = (got[status] ?? 0) + 1;
+      }
+      process.stdout.write(`# 1 MiB chunked bodies written at once over --max-body 256KiB: ${JSON.stringify(got)}\n`);
+      assert.deepEqual(got, { 413: 100 });
+    } finally {
+      await d.stop();
+    }
+  });
 });
+
+/** Writes a chunked push of `bytes` in one go and resolves with the status read ("EPIPE" and the like when none came). */
+function oversizedChunked(port: number, bytes: number): Promise<string> {
+  const chunk = `4000\r\n${"a 1\n".repeat(4096)}\r\n`;
+  return new Promise((resolve) => {
+    let received = "";
+    let error = "";
+    const s = net.connect(port, "127.0.0.1", () => {
+      s.write("PUT /metrics/job/oversized HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+      for (let sent = 0; sent < bytes; sent += 16_384) s.write(chunk);
+    });
+    s.on("data", (c: Buffer) => (received += c.toString("latin1")));
+    s.on("error", (err: NodeJS.ErrnoException) => (error = err.code ?? err.message));
+    s.on("close", () => resolve(/^HTTP\/1\.1 (\d{3})/.exec(received)?.[1] ?? (error || "no answer")));
+  });
+}
