@@ -5,7 +5,9 @@
 // node:cluster a worker at that limit hands the connection back to the primary, which offers
 // it to the next worker and, with every worker full, round and round.
 import type { Server } from "node:http";
+import type { Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
+import { Server as TlsServer } from "node:tls";
 import type { ConnectionCounts } from "../metrics/connection-metrics.js";
 
 /** How long a refused connection may take to send its request head and read the answer. */
@@ -23,15 +25,18 @@ const REFUSAL = [
 ].join("\r\n");
 
 /** Puts the limit in front of the HTTP server's own connection listener. */
-export function limitConnections(server: Server, max: number, counts: ConnectionCounts): void {
+export function limitConnections(server: Server | HttpsServer, max: number, counts: ConnectionCounts): void {
   counts.max = max;
   const serve = server.listeners("connection") as ((socket: Socket) => void)[];
   server.removeAllListeners("connection");
+  // Over TLS (https.Server) an answer before the handshake would be garbage to the client: a
+  // connection past the limit is closed, as a refused accept.
+  const over = server instanceof TlsServer ? drop : refuse;
   const closed = () => {
     counts.open--;
   };
   server.on("connection", (socket: Socket) => {
-    if (counts.open >= max) return refuse(socket, counts);
+    if (counts.open >= max) return over(socket, counts);
     counts.open++;
     socket.once("close", closed);
     for (const listener of serve) listener.call(server, socket);
@@ -49,4 +54,9 @@ function refuse(socket: Socket, counts: ConnectionCounts): void {
   socket.once("data", () => socket.end(REFUSAL));
   socket.once("end", () => socket.destroy());
   setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
+}
+
+function drop(socket: Socket, counts: ConnectionCounts): void {
+  counts.refused++;
+  socket.destroy();
 }
