@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Writable } from "node:stream";
+import { Agent, request } from "undici";
 import { loadConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/core/logger.js";
 import { startApp, type App } from "../../src/runtime/single-process.js";
@@ -42,11 +43,17 @@ export async function spawnDyshard(args: string[], env: NodeJS.ProcessEnv = {}, 
   let out = "";
   proc.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   proc.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
+  // With --tls-cert it serves HTTPS: up is all this asks (whether its certificate is trusted is the test's).
+  const secure = args.includes("--tls-cert");
+  const url = `${secure ? "https" : "http"}://127.0.0.1:${port}`;
+  const dispatcher = secure ? new Agent({ connect: { rejectUnauthorized: false } }) : undefined;
   await waitFor(`dyshard on ${port}`, async () => {
     if (proc.exitCode !== null) throw new Error(`dyshard exited ${proc.exitCode}: ${out}`);
-    return (await fetch(`${url}/-/healthy`)).ok;
+    const res = await request(`${url}/-/healthy`, { dispatcher, reset: true });
+    await res.body.dump();
+    return res.statusCode === 200;
   });
+  await dispatcher?.close();
   return {
     proc,
     url,
