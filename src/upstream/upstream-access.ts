@@ -3,7 +3,7 @@
 // ./credentials.ts). Every client that talks to a Pushgateway reads it here: the three engines
 // (and so the standby writes), the health checks, the handover's PushgatewayClient and the static
 // provider's start-up check.
-import { Agent } from "undici";
+import { Agent, getGlobalDispatcher, type Dispatcher } from "undici";
 import { isHeader } from "../proxy/headers.js";
 import { NO_CREDENTIALS, upstreamKey, type Credentials } from "./credentials.js";
 
@@ -58,9 +58,10 @@ export class UpstreamAccess {
     return new Agent({ ...options, connect: { ...this.tls } });
   }
 
-  /** One Agent for the light requests (health checks, the start-up check), made when first asked. */
-  get dispatcher(): Agent {
-    return (this.shared ??= this.agent({ keepAliveTimeout: 10_000 }));
+  /** For the light requests (health checks, the start-up check): undici's global one when nothing is configured, else one Agent made when first asked. */
+  get dispatcher(): Dispatcher {
+    if (this === UpstreamAccess.DEFAULT) return getGlobalDispatcher();
+    return (this.shared ??= this.agent());
   }
 
   /** The same trust without the credential: for servers that are not upstreams (the --prometheus servers). */
