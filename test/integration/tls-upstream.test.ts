@@ -6,11 +6,12 @@
 // --upstream-insecure-skip-verify is needed for an untrusted certificate; no secret is ever in
 // a log line, /metrics, /-/dyshard/ring or an error answer.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { App } from "../../src/runtime/single-process.js";
-import { startDyshard } from "../support/dyshard.js";
+import { CLI, spawnDyshard, startDyshard } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
 import { familyValue, Pushgateway, type PushgatewayGroup } from "../support/pushgateway.js";
 import { Recorder } from "../support/recorder.js";
@@ -18,6 +19,7 @@ import { securePushgateway, TestCa } from "../support/tls.js";
 
 const PUSHER = { username: "pusher", password: "pw-Hunter2-7f3a" };
 const OTHER = { username: "other", password: "pw-Other-91bc" };
+const ENGINES = ["undici", "native", "http-proxy"];
 const TOKEN = "tok-4b1d9e0c2a";
 const CLIENT_AUTH = `Basic ${Buffer.from("client:client-secret").toString("base64")}`;
 const SECRETS = [
@@ -99,7 +101,7 @@ describe("HTTPS upstreams with basic auth", () => {
     ca?.remove();
   });
 
-  for (const engine of ["undici", "native", "http-proxy"]) {
+  for (const engine of ENGINES) {
     it(`${engine}: pushes and their standby copies reach the instances; checks pass; a DELETE deletes every copy`, async () => {
       const app = await start({ engine, upstreamCa: ca.certFile, upstreamAuthFile: authFile, replicas: 2 });
       await app.checked();
@@ -155,22 +157,82 @@ describe("HTTPS upstreams with basic auth", () => {
     }
   });
 
-  it("--upstream-insecure-skip-verify reaches an instance with an untrusted certificate, which is refused without it", async () => {
+  it("--upstream-insecure-skip-verify reaches an instance with an untrusted certificate through every engine; without it, refused", async () => {
     const untrusted = TestCa.create("untrusted");
     const pg = await securePushgateway(untrusted, "pg-untrusted");
     try {
       const verifying = await start({}, [pg]);
-      const skipping = await start({ upstreamInsecureSkipVerify: true }, [pg]);
-      assert.ok(skipping.logs.some((l) => l.includes('"level":40') && l.includes("--upstream-insecure-skip-verify")));
       assert.ok(!verifying.logs.some((l) => l.includes("--upstream-insecure-skip-verify")));
-      await skipping.checked();
-      assert.equal((await pushVia(skipping, "/metrics/job/tls_insecure", "i 1\n")).status, 200);
-      assert.equal((await pg.groups()).filter((g) => g.labels.job === "tls_insecure").length, 1);
+      for (const engine of ENGINES) {
+        const job = `tls_insecure_${engine.replace("-", "_")}`;
+        const skipping = await start({ engine, upstreamInsecureSkipVerify: true }, [pg]);
+        assert.ok(skipping.logs.some((l) => l.includes('"level":40') && l.includes("--upstream-insecure-skip-verify")));
+        await skipping.checked();
+        assert.equal((await pushVia(skipping, `/metrics/job/${job}`, "i 1\n")).status, 200);
+        assert.equal((await pg.groups()).filter((g) => g.labels.job === job).length, 1);
+        const strict = await start({ engine, healthInterval: "60s" }, [pg]); // one check: still taken as up
+        const refused = await pushVia(strict, `/metrics/job/${job}_strict`, "i 1\n");
+        answers.push(refused.text);
+        assert.equal(refused.status, 502, engine);
+        assert.match(refused.text, /certificate cannot be verified/, engine);
+      }
       await waitFor("down without the flag", async () => !(await ring(verifying)).slots[0]?.healthy);
       assert.match((await ring(verifying)).slots[0]?.reason ?? "", /certificate cannot be verified/);
     } finally {
       await pg.kill();
       untrusted.remove();
+    }
+  });
+
+  it("a CA or credentials file that cannot be used stops dyshard at start (exit 2, the file named, no secret); `dyshard rebalance` uses both", () => {
+    const broken = join(ca.dir, "broken-auth.yml");
+    writeFileSync(broken, `basic_auth: { username: u, password: ${PUSHER.password}\n`);
+    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 20_000 });
+    const serve = (...args: string[]) => run("serve", "--listen", "127.0.0.1:0", "--upstream", (pgs[0] as Pushgateway).url, ...args);
+    const cases: [string[], RegExp][] = [
+      [["--upstream-ca", join(ca.dir, "missing.pem")], /cannot read --upstream-ca .*missing\.pem: ENOENT/],
+      [["--upstream-ca", broken], /--upstream-ca .*broken-auth\.yml holds no PEM certificate/],
+      [["--upstream-auth-file", broken], /--upstream-auth-file .*broken-auth\.yml is not valid YAML \(line \d+, column \d+\)/],
+    ];
+    for (const [args, message] of cases) {
+      const r = serve(...args);
+      answers.push(r.stderr);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, message);
+    }
+    const upstreams = pgs.flatMap((p) => ["--upstream", p.url]);
+    const dry = run("rebalance", "--dry-run", "--upstream-ca", ca.certFile, "--upstream-auth-file", authFile, ...upstreams);
+    assert.equal(dry.status, 0, dry.stderr + dry.stdout);
+    const report = JSON.parse(dry.stdout) as { errors: unknown[]; inventoried: string[] };
+    assert.deepEqual(report.errors, []);
+    assert.deepEqual(report.inventoried.sort(), pgs.map((p) => p.url).sort());
+    // Without the credentials the instances answer 401 and none is read.
+    const without = JSON.parse(run("rebalance", "--dry-run", "--upstream-ca", ca.certFile, ...upstreams).stdout) as typeof report;
+    assert.deepEqual(without.inventoried, []);
+  });
+
+  it("--workers 2: the workers push with the CA and credentials, the primary checks with them", async () => {
+    const checksBefore = await Promise.all(pgs.map(readyPassed));
+    const d = await spawnDyshard([
+      ...["--workers", "2", "--health-interval", "200ms", "--health-rise", "1"],
+      ...["--upstream-ca", ca.certFile, "--upstream-auth-file", authFile],
+      ...pgs.flatMap((p) => ["--upstream", p.url]),
+    ]);
+    try {
+      const jobs = Array.from({ length: 20 }, (_, i) => `tls_workers_${i}`);
+      const statuses = await Promise.all(
+        jobs.map((job) => fetch(`${d.url}/metrics/job/${job}`, { method: "PUT", body: "w 1\n" }).then((r) => r.status)),
+      );
+      assert.deepEqual(new Set(statuses), new Set([200]));
+      for (const job of jobs) assert.equal((await copies(pgs, job)).flat().length, 1, job);
+      await waitFor("two passed checks of each instance", async () =>
+        (await Promise.all(pgs.map(readyPassed))).every((n, i) => n >= (checksBefore[i] as number) + 2),
+      );
+      const shown = (await (await fetch(`${d.url}/-/dyshard/ring`)).text()) + (await (await fetch(`${d.url}/metrics`)).text());
+      answers.push(shown, d.output());
+      assert.ok(!/failing checks/.test(shown), shown);
+    } finally {
+      await d.stop();
     }
   });
 });
