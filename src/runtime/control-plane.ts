@@ -42,6 +42,11 @@ export function upstreamAccess(config: Config, log: Logger): UpstreamAccess {
     log.warn(
       "--upstream-insecure-skip-verify: the certificates of https upstreams are not verified; anyone on the path can read and change pushes",
     );
+  // A URL spelled otherwise than its --upstream would silently get the default credential (static only: Consul's come later).
+  const configured = new Set(config.upstreams.map((u) => u.url));
+  const unknown = access.namedUpstreams().filter((url) => !configured.has(url));
+  if (config.discovery.type === "static" && unknown.length > 0)
+    log.warn({ upstreams: unknown }, "--upstream-auth-file names upstreams that are not configured; check their spelling");
   return access;
 }
 

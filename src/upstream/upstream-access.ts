@@ -30,6 +30,11 @@ export class UpstreamAccess {
     return this.credentials.fallback !== undefined || this.credentials.byUrl.size > 0;
   }
 
+  /** The upstream URLs the credentials file names one by one. */
+  namedUpstreams(): string[] {
+    return [...this.credentials.byUrl.keys()];
+  }
+
   /** The Authorization header value for requests to the upstream at `url`, if it has one. */
   authorization(url: string): string | undefined {
     const { byUrl, fallback } = this.credentials;

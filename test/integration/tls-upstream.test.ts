@@ -242,12 +242,15 @@ describe("a bearer token from --upstream-auth-file", () => {
     const [a, b] = await Promise.all([Recorder.start(), Recorder.start()]);
     const ca = TestCa.create("bearer");
     const file = join(ca.dir, "bearer.yml");
-    writeFileSync(file, `bearer_token: ${TOKEN}\n`);
+    // An upstream not configured (here: a path prefix none has) gets a warning: a typo would leave its instance the default credential.
+    writeFileSync(file, `bearer_token: ${TOKEN}\nupstreams:\n  ${a.url}/pg: { bearer_token: typo }\n`);
     try {
-      for (const engine of ["undici", "native", "http-proxy"]) {
+      for (const engine of ENGINES) {
         const app = await startDyshard([a.url, b.url], { engine, upstreamAuthFile: file, replicas: 2 });
         assert.equal((await pushVia(app, `/metrics/job/bearer_${engine.replace("-", "_")}`, "b 1\n")).status, 200);
+        assert.equal(app.logs.filter((l) => l.includes("names upstreams that are not configured") && l.includes(`${a.url}/pg`)).length, 1);
         await app.stop();
+        assert.ok(!app.logs.some((l) => l.includes(TOKEN) || l.includes("typo")), "no token in the logs");
       }
       const seen = [...a.requests, ...b.requests];
       const pushes = seen.filter((r) => r.method === "PUT");
