@@ -15,13 +15,14 @@ import { CLI, spawnDyshard, startDyshard } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
 import { familyValue, Pushgateway, type PushgatewayGroup } from "../support/pushgateway.js";
 import { Recorder } from "../support/recorder.js";
-import { securePushgateway, TestCa } from "../support/tls.js";
+import { bcryptHash, securePushgateway, TestCa } from "../support/tls.js";
 
 const PUSHER = { username: "pusher", password: "pw-Hunter2-7f3a" };
 const OTHER = { username: "other", password: "pw-Other-91bc" };
 const ENGINES = ["undici", "native", "http-proxy"];
 const TOKEN = "tok-4b1d9e0c2a";
-const CLIENT_AUTH = `Basic ${Buffer.from("client:client-secret").toString("base64")}`;
+const CLIENT = { username: "client", password: "client-secret-5e2d" };
+const CLIENT_AUTH = `Basic ${Buffer.from(`${CLIENT.username}:${CLIENT.password}`).toString("base64")}`;
 const SECRETS = [
   PUSHER.password,
   OTHER.password,
@@ -114,6 +115,15 @@ describe("HTTPS upstreams with basic auth", () => {
       assert.match(await text(app, "/metrics"), /dyshard_replica_writes_total\{result="ok"\} (1[2-9]|[2-9]\d)/);
     });
   }
+
+  it("with --push-auth-file too: the client's credential opens dyshard, dyshard's own goes upstream", async () => {
+    const pushAuth = join(ca.dir, "push-auth.yml");
+    writeFileSync(pushAuth, `basic_auth_users:\n  ${CLIENT.username}: '${bcryptHash(CLIENT.username, CLIENT.password)}'\n`);
+    const app = await start({ pushAuthFile: pushAuth, upstreamCa: ca.certFile, upstreamAuthFile: authFile });
+    assert.equal((await pushVia(app, "/metrics/job/tls_both_auth", "b 1\n")).status, 200);
+    assert.equal((await copies(pgs, "tls_both_auth")).flat().length, 1);
+    assert.equal((await fetch(`${app.url}/metrics/job/tls_both_auth`, { method: "PUT", body: "b 2\n" })).status, 401);
+  });
 
   it("a handover run (POST /-/dyshard/rebalance) moves a group between HTTPS instances", async () => {
     const app = await start({ upstreamCa: ca.certFile, upstreamAuthFile: authFile, rebalanceInterval: "0" });
