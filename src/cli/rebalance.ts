@@ -6,6 +6,7 @@ import { discoveryFor } from "../discovery/providers.js";
 import { handoverFromConfig } from "../handover/from-config.js";
 import { Membership } from "../membership/membership.js";
 import { loadHash64 } from "../routing/hash.js";
+import { loadUpstreamAccess } from "../upstream/load-access.js";
 import { configFrom, fail, settingsOptions } from "./options.js";
 
 const SETTINGS_USED = [
@@ -24,6 +25,9 @@ const SETTINGS_USED = [
   "discovery.consul.tag",
   "health.timeout",
   "limits.upstream_timeout",
+  "upstream_tls.ca_file",
+  "upstream_tls.insecure_skip_verify",
+  "upstream_auth_file",
 ];
 
 export function rebalanceCommand(program: Command): void {
@@ -38,14 +42,20 @@ export function rebalanceCommand(program: Command): void {
     .action(async (opts: Record<string, unknown>) => {
       if (Boolean(opts.dryRun) === Boolean(opts.apply)) fail("give exactly one of --dry-run and --apply");
       const config = configFrom(opts);
-      const discovery = discoveryFor(config);
+      let access;
+      try {
+        access = loadUpstreamAccess(config);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+      const discovery = discoveryFor(config, access);
       try {
         const members = await discovery.once().catch((err: Error) => fail(`cannot read the membership: ${err.message}`));
         if (members.length === 0) fail("no upstreams: give --upstream URLs, a config file, or --discovery consul");
         const membership = new Membership(members, await loadHash64());
         const log = createLogger("warn", process.stderr);
         const lock = await discovery.handoverLock("dyshard rebalance (cli)", log);
-        const handover = handoverFromConfig(config, membership, new Registry(), log, { once: true, ...(lock ? { lock } : {}) });
+        const handover = handoverFromConfig(config, membership, new Registry(), log, { once: true, access, ...(lock ? { lock } : {}) });
         const report = await handover.run({ dryRun: Boolean(opts.dryRun) });
         await handover.stop();
         process.stdout.write(JSON.stringify(report, null, 2) + "\n");

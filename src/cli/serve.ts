@@ -1,4 +1,5 @@
 // `dyshard serve`: routes pushes until SIGTERM or SIGINT, then stops within --shutdown-timeout.
+// With --tls-cert, SIGHUP reads the certificate and key again (the primary of --workers tells its workers).
 import cluster from "node:cluster";
 import type { Command } from "commander";
 import { createLogger } from "../core/logger.js";
@@ -15,7 +16,7 @@ export function serveCommand(program: Command): void {
     async (opts: Record<string, unknown>) => {
       const config = configFrom(opts);
       const log = createLogger(config.logLevel);
-      const start = async (): Promise<{ stop(): Promise<void> }> => {
+      const start = async (): Promise<{ reload(): unknown; stop(): Promise<void> }> => {
         if (config.workers === 1) return startApp(config, log);
         return cluster.isPrimary ? startPrimary(config, config.workers, log) : startWorker(config, log.child({ worker: process.pid }));
       };
@@ -40,6 +41,7 @@ export function serveCommand(program: Command): void {
       };
       process.on("SIGTERM", () => void shutdown("SIGTERM"));
       process.on("SIGINT", () => void shutdown("SIGINT"));
+      if (config.tls.certFile) process.on("SIGHUP", () => void starting.then((app) => app.reload()));
       await starting;
     },
   );

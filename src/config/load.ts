@@ -289,6 +289,31 @@ export const SETTINGS: Setting[] = [
     description: "admin endpoints (POST /-/dyshard/rebalance) need a credential of this file, not the push one",
   },
   {
+    path: "tls.cert_file",
+    flag: "--tls-cert <file>",
+    env: "DYSHARD_TLS_CERT",
+    description: "serve HTTPS with this PEM certificate (chain), re-read on SIGHUP (default: plain HTTP)",
+  },
+  { path: "tls.key_file", flag: "--tls-key <file>", env: "DYSHARD_TLS_KEY", description: "the PEM private key of --tls-cert" },
+  {
+    path: "upstream_tls.ca_file",
+    flag: "--upstream-ca <file>",
+    env: "DYSHARD_UPSTREAM_CA",
+    description: "PEM CA certificates trusted for https upstreams (default: the system's)",
+  },
+  {
+    path: "upstream_tls.insecure_skip_verify",
+    flag: "--upstream-insecure-skip-verify",
+    env: "DYSHARD_UPSTREAM_INSECURE_SKIP_VERIFY",
+    description: "do not verify https upstreams' certificates (insecure; logged as a warning)",
+  },
+  {
+    path: "upstream_auth_file",
+    flag: "--upstream-auth-file <file>",
+    env: "DYSHARD_UPSTREAM_AUTH_FILE",
+    description: "YAML file of the basic auth or bearer token credentials sent to upstreams (see the README)",
+  },
+  {
     path: "log_level",
     flag: "--log-level <level>",
     env: "DYSHARD_LOG_LEVEL",
@@ -389,6 +414,9 @@ export function loadConfig({ file, env = {}, flags = {} }: LoadOptions): Config 
     scrapeReplicas: c.scrape_replicas,
     workers: c.workers,
     auth: { pushFile: c.auth.push_file, adminFile: c.auth.admin_file },
+    tls: { certFile: c.tls.cert_file, keyFile: c.tls.key_file },
+    upstreamTls: { caFile: c.upstream_tls.ca_file, insecureSkipVerify: c.upstream_tls.insecure_skip_verify },
+    upstreamAuthFile: c.upstream_auth_file,
     logLevel: c.log_level,
   };
 }

@@ -224,6 +224,19 @@ export const fileSchema = z
       .object({ push_file: z.string().default(""), admin_file: z.string().default("") })
       .strict()
       .default({}),
+    tls: z
+      .object({ cert_file: z.string().default(""), key_file: z.string().default("") })
+      .strict()
+      .default({})
+      .superRefine((t, ctx) => {
+        if (Boolean(t.cert_file) !== Boolean(t.key_file))
+          ctx.addIssue({ code: "custom", message: "serving HTTPS takes both a certificate (--tls-cert) and its key (--tls-key)" });
+      }),
+    upstream_tls: z
+      .object({ ca_file: z.string().default(""), insecure_skip_verify: flag.default(false) })
+      .strict()
+      .default({}),
+    upstream_auth_file: z.string().default(""),
     log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
   .strict();
@@ -301,5 +314,11 @@ export interface Config {
   workers: number;
   /** --push-auth-file and --admin-auth-file ("": none). */
   auth: { pushFile: string; adminFile: string };
+  /** Serve HTTPS with these PEM files (both "" = plain HTTP); re-read on SIGHUP. */
+  tls: { certFile: string; keyFile: string };
+  /** How https upstreams are verified: the CAs in caFile ("" = the system's), or not at all. */
+  upstreamTls: { caFile: string; insecureSkipVerify: boolean };
+  /** YAML file of the credentials dyshard sends to upstreams ("" = none; src/upstream/credentials.ts). */
+  upstreamAuthFile: string;
   logLevel: string;
 }

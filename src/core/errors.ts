@@ -18,7 +18,10 @@ const DESCRIBED: Record<string, string> = {
   ERR_SSL_WRONG_VERSION_NUMBER: "TLS handshake failed (is the upstream plain HTTP?)",
   CERT_HAS_EXPIRED: "certificate has expired",
   DEPTH_ZERO_SELF_SIGNED_CERT: "self-signed certificate",
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "certificate cannot be verified",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "certificate cannot be verified (not signed by a CA of --upstream-ca or the system's)",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "certificate not signed by a trusted CA (give its CA with --upstream-ca)",
+  SELF_SIGNED_CERT_IN_CHAIN: "certificate chain ends in an untrusted CA (give it with --upstream-ca)",
+  CERT_NOT_YET_VALID: "certificate is not valid yet",
   UND_ERR_SOCKET: "connection closed by the peer",
   UND_ERR_CLOSED: "client closed",
   UND_ERR_DESTROYED: "request destroyed",
@@ -43,6 +46,8 @@ export const Codes = {
   IPC_TIMEOUT: "DYSHARD_IPC_TIMEOUT",
   /** A --push-auth-file or --admin-auth-file that cannot be read or is malformed: dyshard refuses to start. */
   AUTH_FILE: "DYSHARD_AUTH_FILE",
+  /** A file a setting names (--tls-cert, --tls-key, --upstream-ca, --upstream-auth-file) cannot be read or used. */
+  BAD_FILE: "DYSHARD_BAD_FILE",
 } as const;
 
 /** Codes that mean "no answer in time"; their text names the limit when it is known. */
@@ -78,6 +83,11 @@ export function isConnectionFailure(err: unknown): boolean {
 /** An upstream timeout, built only when one happens (a stack trace costs microseconds). */
 export function upstreamTimeout(timeoutMs: number): Error {
   return Object.assign(new Error(`upstream did not answer within ${timeoutMs}ms`), { code: Codes.UPSTREAM_TIMEOUT });
+}
+
+/** A setting's file that cannot be used; `message` names the file, never a secret in it. */
+export function badFile(message: string): Error {
+  return Object.assign(new Error(message), { code: Codes.BAD_FILE });
 }
 
 interface ErrorLike {

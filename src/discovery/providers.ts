@@ -3,13 +3,14 @@ import type { Config } from "../config/schema.js";
 import { ConsulProvider } from "./consul/consul-provider.js";
 import type { DiscoveryProvider } from "./provider.js";
 import { StaticProvider } from "./static/static-provider.js";
+import { UpstreamAccess } from "../upstream/upstream-access.js";
 
-const PROVIDERS: Record<Config["discovery"]["type"], new (config: Config) => DiscoveryProvider> = {
+const PROVIDERS: Record<Config["discovery"]["type"], new (config: Config, access: UpstreamAccess) => DiscoveryProvider> = {
   static: StaticProvider,
   consul: ConsulProvider,
 };
 
-/** The provider for this config; it makes no connection until asked to read or watch. */
-export function discoveryFor(config: Config): DiscoveryProvider {
-  return new PROVIDERS[config.discovery.type](config);
+/** The provider for this config; it makes no connection until asked to read or watch (the static one's check of the upstreams goes with `access`). */
+export function discoveryFor(config: Config, access = UpstreamAccess.DEFAULT): DiscoveryProvider {
+  return new PROVIDERS[config.discovery.type](config, access);
 }

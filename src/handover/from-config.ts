@@ -8,6 +8,7 @@ import { expiryPolicy } from "./expiry.js";
 import { Handover } from "./handover.js";
 import type { HandoverLock } from "./handover-lock.js";
 import type { PushLedger } from "./push-ledger.js";
+import type { UpstreamAccess } from "../upstream/upstream-access.js";
 
 export interface HandoverSetup {
   /** Where the discovery source has one (Consul): only the lock's holder runs the handover. */
@@ -18,6 +19,8 @@ export interface HandoverSetup {
   once?: boolean;
   /** The pushes this dyshard could not acknowledge (absent in the CLI). */
   ledger?: PushLedger;
+  /** https verification and credentials for the Pushgateways (src/upstream/load-access.ts). */
+  access?: UpstreamAccess;
 }
 
 export function handoverFromConfig(
@@ -36,6 +39,7 @@ export function handoverFromConfig(
     shutdownTimeoutMs: config.limits.shutdownTimeoutMs,
     shardBy: config.shardBy,
     replicas: config.replicas,
+    ...(setup.access ? { access: setup.access } : {}),
   };
   const ttlS = expiryPolicy(config.groupTtl.defaultMs, config.groupTtl.byJobMs);
   return new Handover(membership, registry, log, ttlS ? { ...options, ttlS } : options, setup.gate, setup.lock, setup.ledger);

@@ -13,6 +13,7 @@ import type { ApiGroup } from "../pushgateway/exposition.js";
 import { pushTimeSeconds } from "../pushgateway/exposition.js";
 import { primaryLabels } from "../pushgateway/replica.js";
 import { PushgatewayClient } from "../pushgateway/client/pushgateway-client.js";
+import type { UpstreamAccess } from "../upstream/upstream-access.js";
 import { UnavailableError } from "../core/unavailable-error.js";
 import type { Membership } from "../membership/membership.js";
 import { inventoryFigures } from "./inventory-figures.js";
@@ -45,6 +46,8 @@ export interface HandoverOptions {
   shutdownTimeoutMs: number;
   /** Group expiry: a job's TTL in seconds (undefined: never); absent when nothing expires (expiry.ts). */
   ttlS?: (job: string) => number | undefined;
+  /** https verification and credentials of the Pushgateway requests (default: none). */
+  access?: UpstreamAccess;
 }
 
 export class Handover {
@@ -70,7 +73,7 @@ export class Handover {
     /** Pushes not acknowledged (see push-ledger.ts); absent where no push passes (the CLI). */
     private readonly ledger?: PushLedger,
   ) {
-    this.client = new PushgatewayClient({ timeoutMs: opts.timeoutMs, maxInventoryBytes: opts.maxInventoryBytes });
+    this.client = new PushgatewayClient({ timeoutMs: opts.timeoutMs, maxInventoryBytes: opts.maxInventoryBytes }, opts.access);
     this.metrics = handoverMetrics(registry);
     this.recent = new RecentOwners(membership, this.client, opts.recentMs, log, () => this.countPushDelete());
   }

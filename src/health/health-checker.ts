@@ -4,6 +4,7 @@
 import { request } from "undici";
 import { errorText } from "../core/errors.js";
 import type { Membership, Member } from "../membership/membership.js";
+import { UpstreamAccess } from "../upstream/upstream-access.js";
 
 export interface HealthCheckOptions {
   intervalMs: number;
@@ -20,6 +21,8 @@ export class HealthChecker {
   constructor(
     private readonly membership: Membership,
     private readonly opts: HealthCheckOptions,
+    /** How https servers are verified and which credential a check carries. */
+    private readonly access: UpstreamAccess = UpstreamAccess.DEFAULT,
   ) {
     membership.on("change", ({ member }) => this.streak.delete(member));
   }
@@ -48,7 +51,7 @@ export class HealthChecker {
   }
 
   private async checkOne(m: Member): Promise<void> {
-    const result = await probe(m.url, this.opts.timeoutMs);
+    const result = await probe(m.url, this.opts.timeoutMs, this.access);
     const prev = this.streak.get(m) ?? 0;
     const streak = result.ok ? Math.max(prev, 0) + 1 : Math.min(prev, 0) - 1;
     this.streak.set(m, streak);
@@ -58,16 +61,18 @@ export class HealthChecker {
   }
 }
 
-async function probe(url: string, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+async function probe(url: string, timeoutMs: number, access: UpstreamAccess): Promise<{ ok: boolean; detail: string }> {
   try {
     const res = await request(`${url}/-/ready`, {
       method: "GET",
+      dispatcher: access.dispatcher,
+      headers: access.headerObject(url),
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       signal: AbortSignal.timeout(timeoutMs),
     });
     await res.body.dump();
-    return { ok: res.statusCode === 200, detail: `status ${res.statusCode}` };
+    return { ok: res.statusCode === 200, detail: res.statusCode === 401 ? "status 401 (unauthorized)" : `status ${res.statusCode}` };
   } catch (err) {
     return { ok: false, detail: errorText(err, timeoutMs) };
   }

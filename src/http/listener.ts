@@ -1,6 +1,8 @@
 // The HTTP listener: the server, its limits, and the pipeline every request passes
-// (src/http/steps). A new step (auth, say) is a file in steps/, put in order in STEPS.
-import http, { type ServerResponse } from "node:http";
+// (src/http/steps). A new step (auth, say) is a file in steps/, put in order in STEPS. With a
+// certificate (--tls-cert, ./serving-tls.ts) the same server speaks HTTPS.
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import https from "node:https";
 import { answer } from "../proxy/forwarder.js";
 import { limitConnections } from "./connection-limit.js";
 import type { RequestContext } from "./context.js";
@@ -11,29 +13,29 @@ import { authenticate } from "./steps/authenticate.js";
 import { dispatch } from "./steps/dispatch.js";
 import { oneHost } from "./steps/one-host.js";
 import { requestTarget } from "./steps/request-target.js";
+import type { CertPair } from "./serving-tls.js";
 
 export const STEPS: readonly Step[] = [requestTarget, oneHost, authenticate, dispatch];
 
-export function createListener(ctx: RequestContext): http.Server {
+export function createListener(ctx: RequestContext, tls?: CertPair): http.Server {
   const { limits } = ctx.config;
-  const server = http.createServer(
-    {
-      headersTimeout: limits.clientHeaderTimeoutMs,
-      requestTimeout: 0, // large pushes may take long; --client-body-timeout ends a stalled body instead
-      keepAliveTimeout: limits.clientIdleTimeoutMs,
-      // Node looks for expired header timeouts only this often (30 s by default): the flag's value
-      // must hold within a fraction of itself.
-      connectionsCheckingInterval: checkingInterval(limits.clientHeaderTimeoutMs),
-      maxHeaderSize: limits.maxHeaderBytes,
-    },
-    (req, res) => {
-      try {
-        runPipeline(STEPS, ctx, req, res)?.catch((err: unknown) => failed(ctx, res, err));
-      } catch (err) {
-        failed(ctx, res, err);
-      }
-    },
-  );
+  const options: http.ServerOptions = {
+    headersTimeout: limits.clientHeaderTimeoutMs,
+    requestTimeout: 0, // large pushes may take long; --client-body-timeout ends a stalled body instead
+    keepAliveTimeout: limits.clientIdleTimeoutMs,
+    // Node looks for expired header timeouts only this often (30 s by default): the flag's value
+    // must hold within a fraction of itself.
+    connectionsCheckingInterval: checkingInterval(limits.clientHeaderTimeoutMs),
+    maxHeaderSize: limits.maxHeaderBytes,
+  };
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      runPipeline(STEPS, ctx, req, res)?.catch((err: unknown) => failed(ctx, res, err));
+    } catch (err) {
+      failed(ctx, res, err);
+    }
+  };
+  const server = tls ? https.createServer({ ...options, ...tls }, serve) : http.createServer(options, serve);
   limitConnections(server, connectionLimit(limits.maxConnections, ctx.config.workers), ctx.metrics.connections);
   server.on("clientError", onClientError);
   server.on("connect", onConnect);

@@ -6,6 +6,7 @@ import type { Config } from "../config/schema.js";
 import { HealthChecker } from "../health/health-checker.js";
 import { Membership } from "../membership/membership.js";
 import type { Hash64 } from "../routing/hash.js";
+import { UpstreamAccess } from "../upstream/upstream-access.js";
 import { allocate, type Allocation } from "./scrape-allocation.js";
 import type { ScrapeView } from "./scrape-view.js";
 
@@ -20,6 +21,8 @@ export class PrometheusServers {
     config: Pick<Config, "prometheus" | "scrapeReplicas" | "health">,
     private readonly pushgateways: Membership,
     hash: Hash64,
+    /** The upstreams' trust for https servers; their credential is not sent to a Prometheus server. */
+    access = UpstreamAccess.DEFAULT,
   ) {
     for (const p of config.prometheus) this.names[p.slot] = p.name;
     // Every server is taken as healthy until its checks say otherwise, as the Pushgateways are.
@@ -28,7 +31,7 @@ export class PrometheusServers {
       hash,
     );
     this.replicas = config.scrapeReplicas;
-    this.checker = new HealthChecker(this.servers, config.health);
+    this.checker = new HealthChecker(this.servers, config.health, access.withoutCredentials());
     this.current = this.allocate();
     this.servers.on("ring", () => this.reallocate());
     pushgateways.on("ring", () => this.reallocate());

@@ -49,6 +49,12 @@ export class AnswerCapture extends Writable {
     done();
   }
 
+  /** An answer ended without a body (http-proxy pipes an empty one: no write) has been sent all the same. */
+  override _final(done: (err?: Error | null) => void): void {
+    this.headersSent = true;
+    done();
+  }
+
   /** Writes the kept answer to the client; a cut-off answer cuts the client off too. */
   replayInto(res: ServerResponse): void {
     if (res.destroyed) return;

@@ -17,6 +17,8 @@ import { PrometheusServers } from "../prometheus/prometheus-servers.js";
 import type { ScrapeView } from "../prometheus/scrape-view.js";
 import { loadHash64 } from "../routing/hash.js";
 import { statusView } from "./status.js";
+import { loadUpstreamAccess } from "../upstream/load-access.js";
+import type { UpstreamAccess } from "../upstream/upstream-access.js";
 
 export interface ControlPlane {
   handover: Handover;
@@ -31,6 +33,21 @@ export function checkUpstreams(config: Config, discovery: DiscoveryProvider): vo
   if (discovery.requiresUpstreams && config.upstreams.filter((u) => !u.retired).length === 0) {
     throw new Error("no upstreams configured: give at least one --upstream URL (or upstreams: in the config file)");
   }
+}
+
+/** How this dyshard talks to its upstreams (files read once); an opted-out verification is said at start. */
+export function upstreamAccess(config: Config, log: Logger): UpstreamAccess {
+  const access = loadUpstreamAccess(config);
+  if (config.upstreamTls.insecureSkipVerify)
+    log.warn(
+      "--upstream-insecure-skip-verify: the certificates of https upstreams are not verified; anyone on the path can read and change pushes",
+    );
+  // A URL spelled otherwise than its --upstream would silently get the default credential (static only: Consul's come later).
+  const configured = new Set(config.upstreams.map((u) => u.url));
+  const unknown = access.namedUpstreams().filter((url) => !configured.has(url));
+  if (config.discovery.type === "static" && unknown.length > 0)
+    log.warn({ upstreams: unknown }, "--upstream-auth-file names upstreams that are not configured; check their spelling");
+  return access;
 }
 
 /** A membership as the discovery source starts it (with Consul: empty until the catalog answers). */
@@ -54,16 +71,18 @@ export interface ControlDeps {
   gate: MoveGate;
   ledger: PushLedger;
   discovery: DiscoveryProvider;
+  access: UpstreamAccess;
 }
 
 export async function startControl(deps: ControlDeps): Promise<ControlPlane> {
   const { config, membership, registry, log, discovery } = deps;
-  const checker = new HealthChecker(membership, config.health);
+  const checker = new HealthChecker(membership, config.health, deps.access);
   const health = new HealthHistory(membership);
   const lock = await discovery.handoverLock("dyshard handover", log);
   const handover = handoverFromConfig(config, membership, registry, log, {
     gate: deps.gate,
     ledger: deps.ledger,
+    access: deps.access,
     ...(lock ? { lock } : {}),
   });
   membership.on("change", ({ member, healthy, reason }) => {
@@ -91,9 +110,9 @@ export async function startControl(deps: ControlDeps): Promise<ControlPlane> {
 }
 
 /** With --prometheus: the servers, checked and logged as the Pushgateways are, and their metrics. */
-async function prometheusServers({ config, membership, registry, log }: ControlDeps): Promise<PrometheusServers | undefined> {
+async function prometheusServers({ config, membership, registry, log, access }: ControlDeps): Promise<PrometheusServers | undefined> {
   if (config.prometheus.length === 0) return undefined;
-  const prometheus = new PrometheusServers(config, membership, await loadHash64());
+  const prometheus = new PrometheusServers(config, membership, await loadHash64(), access);
   prometheus.servers.on("change", ({ member, healthy, reason }) => {
     const name = config.prometheus.find((p) => p.slot === member.slot)?.name;
     log.warn({ prometheus: name, url: member.url, healthy, reason }, healthy ? "Prometheus server up" : "Prometheus server down");

@@ -10,7 +10,7 @@ import type { Handover } from "../handover/handover.js";
 import type { Membership } from "../membership/membership.js";
 import { createMetrics, type Metrics } from "../metrics/catalogue.js";
 import type { PushHooks } from "../proxy/forwarder.js";
-import { checkUpstreams, newLedger, newMembership, startControl, type ControlPlane } from "./control-plane.js";
+import { checkUpstreams, newLedger, newMembership, startControl, upstreamAccess, type ControlPlane } from "./control-plane.js";
 import { startDataPlane } from "./data-plane.js";
 
 export interface App {
@@ -22,12 +22,15 @@ export interface App {
   log: Logger;
   /** The address actually bound (port 0 in the config picks a free one). */
   url: string;
+  /** SIGHUP: --tls-cert and --tls-key read again (false: the old pair kept, or no TLS). */
+  reload(): boolean;
   /** Stops accepting, lets in-flight requests finish (bounded by the shutdown timeout), closes pools. */
   stop(): Promise<void>;
 }
 
 export async function startApp(config: Config, log: Logger = createLogger(config.logLevel)): Promise<App> {
-  const discovery = discoveryFor(config);
+  const access = upstreamAccess(config, log);
+  const discovery = discoveryFor(config, access);
   checkUpstreams(config, discovery);
   const membership = await newMembership(discovery);
   const metrics = createMetrics(membership);
@@ -43,6 +46,7 @@ export async function startApp(config: Config, log: Logger = createLogger(config
     metrics,
     log,
     hooks,
+    access,
     control: {
       rebalance: (dryRun) => (control ? control.handover.run({ dryRun }) : Promise.reject(starting())),
       metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
@@ -50,7 +54,17 @@ export async function startApp(config: Config, log: Logger = createLogger(config
       status: () => (control ? Promise.resolve(control.status()) : Promise.reject(starting())),
     },
   });
-  control = await startControl({ config, membership, registry: metrics.registry, log, boundPort: data.port, gate, ledger, discovery });
+  control = await startControl({
+    config,
+    membership,
+    registry: metrics.registry,
+    log,
+    boundPort: data.port,
+    gate,
+    ledger,
+    discovery,
+    access,
+  });
   log.info(
     {
       listen: data.listen,
@@ -71,5 +85,6 @@ export async function startApp(config: Config, log: Logger = createLogger(config
       await Promise.all([control?.stop(), data.stop()]);
       log.info("dyshard stopped");
     })());
-  return { config, membership, metrics, server: data.server, log, url: data.url, handover: control.handover, stop };
+  const reload = data.reloadTls;
+  return { config, membership, metrics, server: data.server, log, url: data.url, handover: control.handover, reload, stop };
 }

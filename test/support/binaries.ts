@@ -6,6 +6,7 @@ const INSTALL: Record<string, string> = {
   promtool: "apt-get install -y prometheus",
   prometheus: "apt-get install -y prometheus",
   curl: "apt-get install -y curl",
+  openssl: "apt-get install -y openssl",
   go: "apt-get install -y golang-go golang-github-prometheus-client-golang-dev",
   "/usr/bin/python3": "apt-get install -y python3 python3-prometheus-client",
   "/usr/bin/chromium": "apt-get install -y chromium",

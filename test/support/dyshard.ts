@@ -1,8 +1,8 @@
 // dyshard in-process (fast, for most tests) or as a real process (for signals and the CLI).
 import { spawn, type ChildProcess } from "node:child_process";
-import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { Writable } from "node:stream";
+import { Agent, request } from "undici";
 import { loadConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/core/logger.js";
 import { startApp, type App } from "../../src/runtime/single-process.js";
@@ -43,11 +43,17 @@ export async function spawnDyshard(args: string[], env: NodeJS.ProcessEnv = {}, 
   let out = "";
   proc.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   proc.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
+  // With --tls-cert it serves HTTPS: up is all this asks (whether its certificate is trusted is the test's).
+  const secure = args.includes("--tls-cert");
+  const url = `${secure ? "https" : "http"}://127.0.0.1:${port}`;
+  const dispatcher = secure ? new Agent({ connect: { rejectUnauthorized: false } }) : undefined;
   await waitFor(`dyshard on ${port}`, async () => {
     if (proc.exitCode !== null) throw new Error(`dyshard exited ${proc.exitCode}: ${out}`);
-    return (await healthy(url)) === 200;
+    const res = await request(`${url}/-/healthy`, { dispatcher, reset: true });
+    await res.body.dump();
+    return res.statusCode === 200;
   });
+  await dispatcher?.close();
   return {
     proc,
     url,
@@ -59,17 +65,6 @@ export async function spawnDyshard(args: string[], env: NodeJS.ProcessEnv = {}, 
       return exited;
     },
   };
-}
-
-/** GET /-/healthy on a connection of its own that closes after it (no keep-alive left in dyshard's count). */
-function healthy(url: string): Promise<number | undefined> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(`${url}/-/healthy`, { agent: false }, (res) => {
-      res.resume();
-      res.once("end", () => resolve(res.statusCode));
-    });
-    req.once("error", reject);
-  });
 }
 
 /** `--workers N` over these upstreams, with fast checks and only triggered handover runs; `extra` flags come first. */

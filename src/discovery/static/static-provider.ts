@@ -3,11 +3,15 @@ import { request } from "undici";
 import type { Config } from "../../config/schema.js";
 import type { MemberSpec } from "../../membership/membership.js";
 import type { DiscoveryProvider } from "../provider.js";
+import { UpstreamAccess } from "../../upstream/upstream-access.js";
 
 export class StaticProvider implements DiscoveryProvider {
   readonly requiresUpstreams = true;
 
-  constructor(private readonly config: Config) {}
+  constructor(
+    private readonly config: Config,
+    private readonly access: UpstreamAccess = UpstreamAccess.DEFAULT,
+  ) {}
 
   initialMembers(): MemberSpec[] {
     return this.config.upstreams;
@@ -19,7 +23,12 @@ export class StaticProvider implements DiscoveryProvider {
     return Promise.all(
       this.config.upstreams.map(async (u) => {
         if (u.retired) return { ...u };
-        const ready = await request(`${u.url}/-/ready`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
+        const ready = await request(`${u.url}/-/ready`, {
+          dispatcher: this.access.dispatcher,
+          headers: this.access.headerObject(u.url),
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        })
           .then(async (r) => (await r.body.dump(), r.statusCode === 200))
           .catch(() => false);
         return { ...u, discoveryHealthy: ready, discoveryReason: ready ? "ready" : "not ready" };

@@ -9,18 +9,23 @@ import { Readable } from "node:stream";
 import httpProxy from "http-proxy";
 import type { AttemptResult, Engine, UpstreamRequest } from "./engine.js";
 import { upstreamTimeout } from "../../core/errors.js";
+import type { UpstreamTls } from "../../upstream/upstream-access.js";
 
 export class HttpProxyEngine implements Engine {
   readonly name = "http-proxy";
-  private readonly agents = {
-    http: new http.Agent({ keepAlive: true, maxSockets: 256 }),
-    https: new https.Agent({ keepAlive: true, maxSockets: 256 }),
-  };
+  private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly proxy = httpProxy.createProxyServer({ changeOrigin: true, xfwd: false });
   /** Per attempt: hands the outgoing request over, so that a timeout or a failing body can abort it. */
   private readonly attempts = new WeakMap<object, (proxyReq: ClientRequest) => void>();
 
-  constructor(private readonly timeoutMs: number) {
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly tls: UpstreamTls = { rejectUnauthorized: true },
+  ) {
+    this.agents = {
+      http: new http.Agent({ keepAlive: true, maxSockets: 256 }),
+      https: new https.Agent({ keepAlive: true, maxSockets: 256, ...tls }),
+    };
     this.proxy.on("proxyReq", (proxyReq, req) => this.attempts.get(req)?.(proxyReq));
     this.proxy.on("proxyRes", (proxyRes, _req, res) => {
       proxyRes.on("close", () => {
@@ -67,10 +72,15 @@ export class HttpProxyEngine implements Engine {
       this.proxy.web(
         stand as unknown as IncomingMessage,
         res,
-        { target: upstreamUrl, agent: upstreamUrl.startsWith("https:") ? this.agents.https : this.agents.http, buffer: body },
+        // http-proxy sets rejectUnauthorized itself (from `secure`, true when not given); the CA comes with the agent.
+        { target: upstreamUrl, agent: this.agentFor(upstreamUrl), buffer: body, secure: this.tls.rejectUnauthorized },
         (error) => fail(error),
       );
     });
+  }
+
+  private agentFor(upstreamUrl: string): http.Agent {
+    return upstreamUrl.startsWith("https:") ? this.agents.https : this.agents.http;
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,7 @@ import { Codes, upstreamTimeout } from "../../core/errors.js";
 import { forwardableRawHeaders, isHeader } from "../headers.js";
 import { Pool, type Carried, type Connection } from "./http1/pool.js";
 import { ResponseParser, type ResponseHandler } from "./http1/response-parser.js";
+import type { UpstreamTls } from "../../upstream/upstream-access.js";
 
 const CONNECTIONS_PER_UPSTREAM = 64;
 const IDLE_TIMEOUT_MS = 30_000;
@@ -26,7 +27,10 @@ export class NativeEngine implements Engine {
   private readonly inflight = new Set<Exchange>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(readonly timeoutMs: number) {
+  constructor(
+    readonly timeoutMs: number,
+    private readonly tls: UpstreamTls = { rejectUnauthorized: true },
+  ) {
     // One coarse timer for every deadline instead of one timer per push.
     this.sweeper = setInterval(() => this.sweep(), Math.max(10, Math.min(1000, timeoutMs / 4))).unref();
   }
@@ -55,7 +59,7 @@ export class NativeEngine implements Engine {
     if (o === undefined) {
       const url = new URL(upstreamUrl);
       o = {
-        pool: new Pool(url, { connections: CONNECTIONS_PER_UPSTREAM, idleTimeoutMs: IDLE_TIMEOUT_MS }),
+        pool: new Pool(url, { connections: CONNECTIONS_PER_UPSTREAM, idleTimeoutMs: IDLE_TIMEOUT_MS, tls: this.tls }),
         prefix: url.pathname.replace(/\/$/, ""),
       };
       this.origins.set(upstreamUrl, o);

@@ -6,12 +6,16 @@ import { Pool, type Dispatcher } from "undici";
 import type { AttemptResult, Engine, UpstreamRequest } from "./engine.js";
 import { forwardableRawHeaders } from "../headers.js";
 import { isUpstreamTimeout, upstreamTimeout } from "../../core/errors.js";
+import type { UpstreamTls } from "../../upstream/upstream-access.js";
 
 export class UndiciEngine implements Engine {
   readonly name = "undici";
   private readonly pools = new Map<string, { pool: Pool; prefix: string }>();
 
-  constructor(private readonly timeoutMs: number) {}
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly tls: UpstreamTls = { rejectUnauthorized: true },
+  ) {}
 
   forward(upstreamUrl: string, req: UpstreamRequest, res: ServerResponse): Promise<AttemptResult> {
     const timeoutMs = this.timeoutMs;
@@ -64,7 +68,10 @@ export class UndiciEngine implements Engine {
     let entry = this.pools.get(upstreamUrl);
     if (!entry) {
       const url = new URL(upstreamUrl);
-      entry = { pool: new Pool(url.origin, { connections: 64, keepAliveTimeout: 30_000 }), prefix: url.pathname.replace(/\/$/, "") };
+      entry = {
+        pool: new Pool(url.origin, { connections: 64, keepAliveTimeout: 30_000, connect: { ...this.tls } }),
+        prefix: url.pathname.replace(/\/$/, ""),
+      };
       this.pools.set(upstreamUrl, entry);
     }
     return entry;

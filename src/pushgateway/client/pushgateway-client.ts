@@ -1,18 +1,27 @@
 // A small client for the Pushgateway's own API, for the handover: read every group, put one back,
 // delete one. Answers are read with a size limit, so one huge instance cannot exhaust memory.
-import { Agent, request } from "undici";
+import type { Agent } from "undici";
+import { request } from "undici";
 import type { ApiGroup } from "../exposition.js";
 import { groupPath } from "../exposition.js";
+import { UpstreamAccess } from "../../upstream/upstream-access.js";
 
 export class PushgatewayClient {
-  private readonly agent = new Agent({ connections: 8, keepAliveTimeout: 10_000 });
+  private readonly agent: Agent;
 
-  constructor(private readonly opts: { timeoutMs: number; maxInventoryBytes: number }) {}
+  constructor(
+    private readonly opts: { timeoutMs: number; maxInventoryBytes: number },
+    /** https verification and the credential of every request (src/upstream/upstream-access.ts). */
+    private readonly access: UpstreamAccess = UpstreamAccess.DEFAULT,
+  ) {
+    this.agent = access.agent({ connections: 8, keepAliveTimeout: 10_000 });
+  }
 
   /** GET <url>/api/v1/metrics: every group the instance holds. */
   async groups(url: string): Promise<ApiGroup[]> {
     const res = await request(`${url}/api/v1/metrics`, {
       dispatcher: this.agent,
+      headers: this.access.headerObject(url),
       headersTimeout: this.opts.timeoutMs,
       bodyTimeout: this.opts.timeoutMs,
     });
@@ -40,7 +49,7 @@ export class PushgatewayClient {
     const res = await request(url + groupPath(labels), {
       method,
       body: text,
-      headers: { "content-type": "text/plain; version=0.0.4" },
+      headers: this.access.headerObject(url, { "content-type": "text/plain; version=0.0.4" }),
       dispatcher: this.agent,
       headersTimeout: this.opts.timeoutMs,
       bodyTimeout: this.opts.timeoutMs,
@@ -57,6 +66,7 @@ export class PushgatewayClient {
   async deletePath(url: string, path: string): Promise<void> {
     const res = await request(url + path, {
       method: "DELETE",
+      headers: this.access.headerObject(url),
       dispatcher: this.agent,
       headersTimeout: this.opts.timeoutMs,
       bodyTimeout: this.opts.timeoutMs,

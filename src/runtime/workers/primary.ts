@@ -15,7 +15,7 @@ import type { MoveGate } from "../../handover/gate.js";
 import type { PushLedger } from "../../handover/push-ledger.js";
 import type { Membership } from "../../membership/membership.js";
 import { controlMetrics } from "../../metrics/catalogue.js";
-import { checkUpstreams, newLedger, newMembership, startControl, type ControlPlane } from "../control-plane.js";
+import { checkUpstreams, newLedger, newMembership, startControl, upstreamAccess, type ControlPlane } from "../control-plane.js";
 import { PendingReplies, ReplyTimeoutError } from "./pending-replies.js";
 import { isProtocolMessage, type MemberState, type ToPrimary, type ToWorker } from "./protocol.js";
 
@@ -25,8 +25,9 @@ interface Serving {
   replies: PendingReplies;
 }
 
-export async function startPrimary(config: Config, workers: number, log: Logger): Promise<{ stop(): Promise<void> }> {
-  const discovery = discoveryFor(config);
+export async function startPrimary(config: Config, workers: number, log: Logger): Promise<{ reload(): void; stop(): Promise<void> }> {
+  const access = upstreamAccess(config, log);
+  const discovery = discoveryFor(config, access);
   checkUpstreams(config, discovery);
   loadGuards(config.auth); // each worker reads the auth files itself; a bad one stops start-up here, before any fork
   const membership = await newMembership(discovery);
@@ -92,7 +93,7 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
     fork();
   });
 
-  control = await startControl({ config, membership, registry, log, boundPort: config.listen.port, gate, ledger, discovery });
+  control = await startControl({ config, membership, registry, log, boundPort: config.listen.port, gate, ledger, discovery, access });
   for (let i = 0; i < workers; i++) fork();
   log.info(
     {
@@ -108,6 +109,8 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
 
   const started = control;
   return {
+    /** SIGHUP: every worker reads --tls-cert and --tls-key again (the primary serves nothing itself). */
+    reload: () => toAll({ type: "dyshard:reload-tls" }),
     async stop() {
       stopping = true;
       // Side by side, so that the workers' drain and the handover's stop fit in one --shutdown-timeout.

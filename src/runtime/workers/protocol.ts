@@ -24,6 +24,8 @@ export type ToWorker =
   | { type: "dyshard:gate-open"; id: number }
   | { type: "dyshard:follow"; groups: string[] }
   | { type: "dyshard:unfollow"; group: string }
+  /** SIGHUP reached the primary: read --tls-cert and --tls-key again. */
+  | { type: "dyshard:reload-tls" }
   | Reply;
 
 /** A push dyshard could not acknowledge (`unacked`), or a later acknowledged one of a followed group. */

@@ -14,12 +14,14 @@ import type { StatusView } from "../../http/status-view.js";
 import type { ScrapeView } from "../../prometheus/scrape-view.js";
 import { PushgatewayClient } from "../../pushgateway/client/pushgateway-client.js";
 import { newMembership } from "../control-plane.js";
+import { loadUpstreamAccess } from "../../upstream/load-access.js";
 import { startDataPlane } from "../data-plane.js";
 import { PendingReplies } from "./pending-replies.js";
 import { isProtocolMessage, REPLY_TIMEOUT_MS, type MemberState, type ToPrimary, type ToWorker } from "./protocol.js";
 import { WorkerOutcomes } from "./worker-outcomes.js";
 
-export async function startWorker(config: Config, log: Logger): Promise<{ stop(): Promise<void> }> {
+export async function startWorker(config: Config, log: Logger): Promise<{ reload(): void; stop(): Promise<void> }> {
+  const access = loadUpstreamAccess(config); // the primary said it, if insecure
   const membership = await newMembership(discoveryFor(config)); // filled in by the primary, never read from the source
   const metrics = dataMetrics(membership);
   new AggregatorRegistry(); // answers the primary's requests for this worker's metrics
@@ -32,6 +34,9 @@ export async function startWorker(config: Config, log: Logger): Promise<{ stop()
     primary.request<T>(REPLY_TIMEOUT_MS[what], `the primary's ${what}`, (id) => tell(msg(id)));
   process.on("disconnect", () => primary.closeAll(new UnavailableError("the primary process is gone")));
 
+  // A reload asked before the listener is up is done once it is (it may have read the files already).
+  let reloadAsked = false;
+  let reload = () => void (reloadAsked = true);
   let first!: () => void;
   const ready = new Promise<void>((r) => (first = r));
   const onMessage = (msg: ToWorker) => {
@@ -47,6 +52,8 @@ export async function startWorker(config: Config, log: Logger): Promise<{ stop()
         return outcomes.follow(msg.groups);
       case "dyshard:unfollow":
         return outcomes.unfollow(msg.group);
+      case "dyshard:reload-tls":
+        return reload();
       case "dyshard:reply":
         if (msg.ok) return primary.resolve(msg.id, msg.value);
         return primary.reject(msg.id, msg.unavailable ? new UnavailableError(msg.error) : new Error(msg.error));
@@ -62,16 +69,17 @@ export async function startWorker(config: Config, log: Logger): Promise<{ stop()
   tell({ type: "dyshard:hello" });
   await ready;
 
-  const client = new PushgatewayClient({
-    timeoutMs: config.limits.upstreamTimeoutMs,
-    maxInventoryBytes: config.handover.maxInventoryBytes,
-  });
+  const client = new PushgatewayClient(
+    { timeoutMs: config.limits.upstreamTimeoutMs, maxInventoryBytes: config.handover.maxInventoryBytes },
+    access,
+  );
   const recent = new RecentOwners(membership, client, config.handover.recentWindowMs, log, () => tell({ type: "dyshard:deleted" }));
   const data = await startDataPlane({
     config,
     membership,
     metrics,
     log,
+    access,
     hooks: { gate: gate.local, outcomes, afterPush: (k, m, t) => recent.afterPush(k, m, t) },
     control: {
       rebalance: (dryRun) => ask<RunReport>("rebalance", (id) => ({ type: "dyshard:rebalance", id, dryRun })),
@@ -83,7 +91,11 @@ export async function startWorker(config: Config, log: Logger): Promise<{ stop()
       status: () => ask<StatusView>("status", (id) => ({ type: "dyshard:status", id })),
     },
   });
+  reload = () => void data.reloadTls();
+  if (reloadAsked) reload();
+  log.info("worker serving");
   return {
+    reload,
     async stop() {
       await data.stop();
       await client.close();

@@ -40,6 +40,8 @@ export class Connection {
 export interface PoolOptions {
   connections: number;
   idleTimeoutMs: number;
+  /** For https origins: the CAs to trust and whether to verify (src/upstream/upstream-access.ts). */
+  tls?: tls.ConnectionOptions;
 }
 
 export class Pool {
@@ -73,7 +75,7 @@ export class Pool {
     const hostname = this.host.startsWith("[") ? this.host.slice(1, this.host.indexOf("]")) : (this.host.split(":")[0] as string);
     // Writes before the connection is up are buffered by the socket itself.
     const socket = this.secure
-      ? tls.connect({ host: hostname, port: this.port, servername: net.isIP(hostname) ? undefined : hostname })
+      ? tls.connect({ ...this.opts.tls, host: hostname, port: this.port, servername: net.isIP(hostname) ? undefined : hostname })
       : net.connect(this.port, hostname);
     return new Connection(socket, this);
   }
