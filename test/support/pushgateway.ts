@@ -1,4 +1,4 @@
-// Real Pushgateway processes on loopback, persistence off, killed by PID at the end.
+// Real Pushgateway processes on loopback, persistence off (unless asked for), killed by PID at the end.
 import { spawn, type ChildProcess } from "node:child_process";
 import { requireBinary } from "./binaries.js";
 import { freePort, waitFor } from "./ports.js";
@@ -25,10 +25,11 @@ export class Pushgateway {
     return pg;
   }
 
-  /** Starts the process again on the same port (empty: persistence is off). */
+  /** Starts the process again on the same port: empty, unless `extraArgs` gave it a `--persistence.file=` of its own. */
   async restart(): Promise<void> {
     const bin = requireBinary("prometheus-pushgateway");
-    const proc = spawn(bin, ["--persistence.file=", `--web.listen-address=127.0.0.1:${this.port}`, "--log.level=warn", ...this.extraArgs], {
+    const persistence = this.extraArgs.some((a) => a.startsWith("--persistence.file=")) ? [] : ["--persistence.file="];
+    const proc = spawn(bin, [...persistence, `--web.listen-address=127.0.0.1:${this.port}`, "--log.level=warn", ...this.extraArgs], {
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
