@@ -1,10 +1,11 @@
-// The soak's faults, one step at a time on a seeded schedule: an instance SIGKILLed and restarted
+// The soak's faults, one step at a time on a seeded schedule (every kind once per round): an instance SIGKILLed and restarted
 // with its disk, SIGSTOPped and resumed, SIGKILLed and restarted empty; Consul stopped and
 // restarted (with an instance crash inside the outage, half the time); every instance hung at once.
 // After each step the driver waits until dyshard sees every instance healthy and a handover run finds
 // nothing misplaced, so two losses never overlap (one more than --replicas 2 is built to survive).
 import { prng } from "../prng.js";
 import { INSTANCES, type SoakCluster } from "./cluster.js";
+import { JOB } from "./pushers.js";
 
 export type Fault = "kill" | "stop" | "empty" | "consul" | "all-down";
 const FAULTS: Fault[] = ["kill", "stop", "empty", "consul", "all-down"];
@@ -23,9 +24,12 @@ export class Chaos {
   readonly hung: Interval[][] = Array.from({ length: INSTANCES }, () => []);
   /** When an instance lost data (killed: its last 200 ms; restarted empty: everything). */
   readonly losses: number[] = [];
+  /** Primaries on the instances restarted empty, when they were wiped (without standby copies: gone until pushed again). */
+  wipedPrimaries = 0;
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly random: () => number;
+  private deck: Fault[] = [];
 
   constructor(
     private readonly cluster: SoakCluster,
@@ -54,17 +58,25 @@ export class Chaos {
     await this.loop;
   }
 
-  private pick<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.random() * xs.length)] as T;
+  /** The faults in a seeded order, each once per round, so a short run sees every kind. */
+  private next(): Fault {
+    if (this.deck.length === 0) {
+      this.deck = [...FAULTS];
+      for (let i = this.deck.length - 1; i > 0; i--) {
+        const j = Math.floor(this.random() * (i + 1));
+        [this.deck[i], this.deck[j]] = [this.deck[j] as Fault, this.deck[i] as Fault];
+      }
+    }
+    return this.deck.pop() as Fault;
   }
 
-  /** 300 ms to 1.5 s. */
-  private hold(): Promise<void> {
-    return sleep(300 + Math.floor(this.random() * 1200));
+  /** `minMs` (300 ms unless told) and up to 1.2 s more. */
+  private hold(minMs = 300): Promise<void> {
+    return sleep(minMs + Math.floor(this.random() * 1200));
   }
 
   private async step(): Promise<void> {
-    const fault = this.pick(FAULTS);
+    const fault = this.next();
     const victim = Math.floor(this.random() * INSTANCES);
     this.counts[fault]++;
     this.log(`${fault}${fault === "all-down" ? "" : ` instance ${victim}`}`);
@@ -80,6 +92,7 @@ export class Chaos {
 
   private async crash(i: number, wipe: boolean): Promise<void> {
     const pg = this.cluster.pgs[i]!;
+    if (wipe) this.wipedPrimaries += (await pg.groups()).filter((g) => g.labels.job === JOB && !g.labels.dyshard_replica).length;
     await pg.kill("SIGKILL");
     this.losses.push(Date.now());
     if (wipe) this.cluster.wipeDisk(i);
@@ -90,7 +103,8 @@ export class Chaos {
   private async hang(instances: number[]): Promise<void> {
     const fromMs = Date.now();
     for (const i of instances) process.kill(this.cluster.pgs[i]!.pid!, "SIGSTOP");
-    await this.hold();
+    // Every instance hung: long enough for dyshard's checks (1 s timeouts) to see it and answer 503.
+    await this.hold(instances.length === INSTANCES ? 1500 : 300);
     for (const i of instances) process.kill(this.cluster.pgs[i]!.pid!, "SIGCONT");
     const toMs = Date.now();
     for (const i of instances) this.hung[i]!.push({ fromMs, toMs });

@@ -1,6 +1,6 @@
 // The soak's clients: several pushers, each owning its share of the groups (so a group's pushes
 // never overlap), each PUT carrying a value larger than any before it, every outcome recorded with
-// its send and answer times.
+// its send and answer times. A failed push is followed by a 20 ms pause, as a client's retry would be.
 
 export const JOB = "soak";
 export const METRIC = "soak_value";
@@ -63,5 +63,6 @@ export class Pushers {
       text = e.cause ? `${e.message}: ${e.cause.code ?? e.cause.message}` : e.message;
     }
     this.records.push({ group, value, startMs, endMs: Date.now(), status, text });
+    if (status !== 200) await new Promise((r) => setTimeout(r, 20)); // as a client would, before trying again
   }
 }

@@ -12,6 +12,8 @@ export const RSS_GROWTH_BOUND = 0.3;
 export interface SoakResult {
   figures: string[];
   problems: string[];
+  /** How many faults of each kind the run did. */
+  faults: Record<string, number>;
 }
 
 export interface SoakFacts {
@@ -23,6 +25,8 @@ export interface SoakFacts {
   poller: DuplicatePoller;
   rss: RssSampler;
   upstreams: string[];
+  /** dyshard's output (JSON lines at --log-level warn). */
+  dyshardLog: string;
 }
 
 const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
@@ -45,19 +49,21 @@ export function soakFigures(f: SoakFacts): SoakResult {
     `${name}: pushes ${f.records.length}, acknowledged ${f.records.length - failed.length}, failed ${failed.length} (${unexplained.length} outside all-down windows ±${GRACE_MS} ms and not a hung owner's 504)`,
     ...[...byCause].map(([c, n]) => `${name}:   failures ${c}: ${n}`),
     `${name}: moves: copied ${m("copied")}, promoted ${m("promoted")}, replicated ${m("replicated")}, deleted ${f.moves['dyshard_handover_groups_deleted_total{via="sweep"}'] ?? 0} by the handover and ${f.moves['dyshard_handover_groups_deleted_total{via="push"}'] ?? 0} after pushes (the old owner's copy), failed ${m("failed")}, runs ${f.moves.dyshard_handover_runs_total ?? 0}`,
-    `${name}: groups lost ${p.lost}, lost after a data-losing fault ${p.lostToFaults}${o.replicas > 1 ? "" : " (expected without standby copies)"}, wrong value ${p.wrongValue}, not on owner ${p.notOnOwner}, held twice ${p.heldTwice}, without standby ${p.noStandby}, copies elsewhere ${p.extra}`,
+    `${name}: groups on instances when they were restarted empty ${chaos.wipedPrimaries}${o.replicas > 1 ? " (promoted from standby copies)" : " (gone until pushed again: the loss expected without standby copies)"}`,
+    `${name}: at the end: groups lost ${p.lost}, lost after a data-losing fault ${p.lostToFaults}${o.replicas > 1 ? "" : " (allowed without standby copies)"}, wrong value ${p.wrongValue}, not on owner ${p.notOnOwner}, held twice ${p.heldTwice}, without standby ${p.noStandby}, copies elsewhere ${p.extra}`,
     `${name}: max duplicates seen by the poller ${f.poller.maxDuplicates} (${f.poller.pollsWithDuplicates} of ${f.poller.polls} polls)`,
-    `${name}: dyshard RSS start ${mib(rss.startBytes)}, peak ${mib(rss.peakBytes)}, end ${mib(rss.endBytes)} (${(growth * 100).toFixed(0)}%, bound +${RSS_GROWTH_BOUND * 100}%)`,
+    `${name}: dyshard RSS start ${mib(rss.startBytes)} (peak of the warm-up), peak ${mib(rss.peakBytes)}, end ${mib(rss.endBytes)} (${Math.round(growth * 100) || 0}%, bound +${RSS_GROWTH_BOUND * 100}%)`,
   ];
   const problems: string[] = [];
-  for (const r of unexplained.slice(0, 5)) problems.push(`unexplained failure: group ${r.group}, ${when(r, chaos)}: ${cause(r)}`);
+  for (const r of unexplained.slice(0, 5))
+    problems.push(`unexplained failure: group ${r.group}, ${when(r, chaos)}: ${cause(r)}${logAround(f.dyshardLog, r)}`);
   if (unexplained.length > 5) problems.push(`... and ${unexplained.length - 5} more unexplained failures`);
   const lost = p.lost + (o.replicas > 1 ? p.lostToFaults : 0);
   if (lost > 0) problems.push(`${lost} groups lost`);
   for (const k of ["wrongValue", "notOnOwner", "heldTwice", "noStandby", "extra"] as const)
     if (p[k] > 0) problems.push(`${p[k]} groups ${k}`);
   if (!(growth <= RSS_GROWTH_BOUND)) problems.push(`RSS grew ${(growth * 100).toFixed(0)}% (bound ${RSS_GROWTH_BOUND * 100}%)`);
-  return { figures, problems };
+  return { figures, problems, faults: { ...chaos.counts } };
 }
 
 /** When a push was sent and answered, against the nearest all-down window. */
@@ -66,4 +72,16 @@ function when(r: PushRecord, chaos: Chaos): string {
   const near = [...chaos.allDown].sort((a, b) => Math.abs(a.toMs - r.startMs) - Math.abs(b.toMs - r.startMs))[0];
   const window = near ? `; nearest all-down window ${iso(near.fromMs)}..${iso(near.toMs)}` : "; no all-down window";
   return `sent ${iso(r.startMs)}, answered ${iso(r.endMs)}${window}`;
+}
+
+/** What dyshard logged from 3 s before the push to its answer: the health changes that explain it, or not. */
+function logAround(log: string, r: PushRecord): string {
+  const lines = log.split("\n").flatMap((line) => {
+    const entry = JSON.parse(line.startsWith("{") ? line : "{}") as { time?: string; msg?: string; upstream?: string; reason?: string };
+    const ms = Date.parse(entry.time ?? "");
+    return ms >= r.startMs - 3000 && ms <= r.endMs
+      ? [`${entry.time?.slice(11, 23)} ${entry.msg} ${entry.upstream ?? ""} ${entry.reason ?? ""}`]
+      : [];
+  });
+  return lines.length ? `; dyshard logged: ${lines.slice(-8).join(" | ")}` : "";
 }

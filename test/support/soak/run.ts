@@ -71,6 +71,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       poller,
       rss,
       upstreams: cluster.pgs.map((p) => p.url),
+      dyshardLog: cluster.dyshard.output(),
     });
   } finally {
     await cluster.stop();

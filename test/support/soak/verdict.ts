@@ -5,10 +5,10 @@ import type { PushRecord } from "./pushers.js";
 
 /**
  * Slack around an all-down window: dyshard sees an instance back only after its next checks pass in
- * Consul and its own (200 ms each, timeouts 300 ms), and a push sent just before the window ends
- * may be answered inside it.
+ * Consul and its own (every 200 ms; a resumed instance first works through its backlog), and a
+ * push sent just before the window may be answered inside it.
  */
-export const GRACE_MS = 1500;
+export const GRACE_MS = 2000;
 
 /** A failure's cause, as the figures name it. */
 export function cause(r: PushRecord): string {
