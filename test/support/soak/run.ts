@@ -38,7 +38,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     // soak: flat from 35 s on): RSS is measured from half the run in, or 30 s in a longer one.
     const rssStart = setTimeout(() => rss.markStart(), Math.max(WARM_UP_MS, Math.min(o.seconds * 500, 30_000)));
     await sleep(WARM_UP_MS);
-    const trace = setInterval(() => o.log?.(`dyshard RSS ${(rss.lastBytes / 1048576).toFixed(1)} MiB`), 5000);
+    const trace = setInterval(() => void memoryLine(cluster, rss).then((line) => o.log?.(line)), 5000);
     const chaos = new Chaos(cluster, o.seed, o.log).start(startedMs + o.seconds * 1000 - QUIET_MS);
     await chaos.done();
     clearInterval(trace);
@@ -99,4 +99,14 @@ async function ringOf(url: string): Promise<Ring> {
     view.slots.map((s) => s.state),
     await loadHash64(),
   );
+}
+
+/** dyshard's memory as its own process metrics tell it, beside the RSS. */
+async function memoryLine(cluster: SoakCluster, rss: RssSampler): Promise<string> {
+  const m = await cluster
+    .metrics(["nodejs_heap_size_used_bytes", "nodejs_heap_size_total_bytes", "nodejs_external_memory_bytes"])
+    .catch(() => ({}));
+  const mib = (n: number | undefined) => `${((n ?? NaN) / 1048576).toFixed(1)} MiB`;
+  const get = (k: string) => (m as Record<string, number>)[k];
+  return `dyshard RSS ${mib(rss.lastBytes)}, heap used ${mib(get("nodejs_heap_size_used_bytes"))} of ${mib(get("nodejs_heap_size_total_bytes"))}, external ${mib(get("nodejs_external_memory_bytes"))}`;
 }
