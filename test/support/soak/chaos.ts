@@ -1,14 +1,17 @@
-// The soak's faults, one step at a time on a seeded schedule (every kind once per round): an instance SIGKILLed and restarted
-// with its disk, SIGSTOPped and resumed, SIGKILLed and restarted empty; Consul stopped and
-// restarted (with an instance crash inside the outage, half the time); every instance hung at once.
-// After each step the driver waits until dyshard sees every instance healthy and a handover run finds
-// nothing misplaced, so two losses never overlap (one more than --replicas 2 is built to survive).
+// The soak's faults, one step at a time on a seeded schedule, every kind once per round: an
+// instance SIGKILLed and restarted with its disk, SIGSTOPped and resumed, SIGKILLed and restarted
+// empty; Consul stopped and restarted (with an instance crash inside the outage, half the time), or
+// replaced by one without its state (dyshard must register the instances again); every instance
+// hung at once. After each step the driver waits until dyshard sees every instance healthy and a
+// handover run finds nothing misplaced, so two losses never overlap (one more than --replicas 2 is
+// built to survive).
+import { waitFor } from "../ports.js";
 import { prng } from "../prng.js";
 import { INSTANCES, type SoakCluster } from "./cluster.js";
 import { JOB } from "./pushers.js";
 
-export type Fault = "kill" | "stop" | "empty" | "consul" | "all-down";
-const FAULTS: Fault[] = ["kill", "stop", "empty", "consul", "all-down"];
+export type Fault = "kill" | "stop" | "empty" | "consul" | "consul-empty" | "all-down";
+const FAULTS: Fault[] = ["kill", "stop", "empty", "consul", "consul-empty", "all-down"];
 
 /** When instance `instance` was hung (SIGSTOP to SIGCONT). */
 export interface Interval {
@@ -17,8 +20,8 @@ export interface Interval {
 }
 
 export class Chaos {
-  readonly counts: Record<Fault, number> = { kill: 0, stop: 0, empty: 0, consul: 0, "all-down": 0 };
-  /** Windows when no instance was running (every one killed or hung). */
+  readonly counts: Record<Fault, number> = { kill: 0, stop: 0, empty: 0, consul: 0, "consul-empty": 0, "all-down": 0 };
+  /** Windows when no instance was running (every one killed or hung), or Consul knew of none. */
   readonly allDown: Interval[] = [];
   /** Per instance, when it was hung. */
   readonly hung: Interval[][] = Array.from({ length: INSTANCES }, () => []);
@@ -42,7 +45,8 @@ export class Chaos {
   start(untilMs: number): this {
     this.running = true;
     this.loop = (async () => {
-      while (this.running && Date.now() < untilMs) await this.step();
+      // At least one whole round, so that a short run still sees every kind of fault.
+      for (let n = 0; this.running && (Date.now() < untilMs || n < FAULTS.length); n++) await this.step();
     })();
     return this;
   }
@@ -79,15 +83,16 @@ export class Chaos {
     const fault = this.next();
     const victim = Math.floor(this.random() * INSTANCES);
     this.counts[fault]++;
-    this.log(`${fault}${fault === "all-down" ? "" : ` instance ${victim}`}`);
+    this.log(`${fault}${fault === "all-down" || fault === "consul-empty" ? "" : ` instance ${victim}`}`);
     if (fault === "kill" || fault === "empty") await this.crash(victim, fault === "empty");
     else if (fault === "stop") await this.hang([victim]);
     else if (fault === "all-down") await this.hang([...Array(INSTANCES).keys()]);
-    else await this.consulOutage(victim);
+    else if (fault === "consul") await this.consulOutage(victim);
+    else await this.consulWithoutState();
     const t0 = Date.now();
     await this.cluster.settle(30_000);
     this.log(`  recovered, settled in ${Date.now() - t0} ms`);
-    await sleep(200 + Math.floor(this.random() * 800));
+    await sleep(100 + Math.floor(this.random() * 400));
   }
 
   private async crash(i: number, wipe: boolean): Promise<void> {
@@ -117,6 +122,14 @@ export class Chaos {
     // dyshard must route on its last membership, and its own checks must see this crash.
     if (this.random() < 0.5) await this.crash(victim, false);
     await this.cluster.resumeConsul();
+  }
+
+  /** A Consul back without its state lists no instance until dyshard registers them again and their checks pass. */
+  private async consulWithoutState(): Promise<void> {
+    const fromMs = Date.now();
+    await this.cluster.replaceConsul();
+    await waitFor("Consul to hold every Pushgateway again", async () => this.cluster.consulHoldsAll(), 15_000, 20);
+    this.allDown.push({ fromMs, toMs: Date.now() });
   }
 }
 

@@ -31,12 +31,14 @@ const FLAGS = [
   ["--log-level", "warn"],
 ].flat();
 
+const CONSUL = { minCheckIntervalMs: 100, allowShortSessionTtl: true, sessionTtlMultiplier: 1 };
+
 export class SoakCluster {
   private consulPaused = false;
 
   private constructor(
     readonly pgs: Pushgateway[],
-    readonly consul: ConsulEmulator,
+    public consul: ConsulEmulator,
     readonly dyshard: DyshardProcess,
     private readonly dir: string,
   ) {}
@@ -46,7 +48,7 @@ export class SoakCluster {
     const disk = (i: number) => [`--persistence.file=${join(dir, `pg${i}.db`)}`, "--persistence.interval=200ms"];
     const [pgs, consul] = await Promise.all([
       Promise.all(Array.from({ length: INSTANCES }, (_, i) => Pushgateway.start(disk(i)))),
-      ConsulEmulator.start({ minCheckIntervalMs: 100, allowShortSessionTtl: true, sessionTtlMultiplier: 1 }),
+      ConsulEmulator.start(CONSUL),
     ]);
     const args = [...FLAGS, "--consul-address", consul.url, "--replicas", String(replicas), ...pgs.flatMap((p) => ["--upstream", p.url])];
     const dyshard = await spawnDyshard(args);
@@ -72,6 +74,19 @@ export class SoakCluster {
   async resumeConsul(): Promise<void> {
     await this.consul.resume();
     this.consulPaused = false;
+  }
+
+  /** Consul stopped, and a new one (without the old one's state) started on its port. */
+  async replaceConsul(): Promise<void> {
+    const port = this.consul.port;
+    await this.consul.stop();
+    this.consul = await ConsulEmulator.start({ ...CONSUL, port });
+  }
+
+  /** The Consul of the moment holds every Pushgateway, passing. */
+  consulHoldsAll(): boolean {
+    const passing = this.consul.services().filter((s) => s.Service === "pushgateway" && s.Checks.every((c) => c.Status === "passing"));
+    return passing.length === INSTANCES;
   }
 
   /** dyshard's view: how many of its members are healthy. */

@@ -6,14 +6,18 @@ import type { RssSampler } from "./rss.js";
 import { cause, explained, GRACE_MS, type Placement } from "./verdict.js";
 import type { SoakOptions } from "./run.js";
 
-/** RSS is flat when the end is at most this much above the start (after warm-up). */
-export const RSS_GROWTH_BOUND = 0.3;
+/**
+ * RSS is flat when the end is at most this much above the start (the warm-up's peak). A run under
+ * 60 s ends while the heap may still be growing to the load's size (it levels off after 35-40 s
+ * here), so it is held to the looser bound.
+ */
+export function rssGrowthBound(seconds: number): number {
+  return seconds >= 60 ? 0.3 : 0.5;
+}
 
 export interface SoakResult {
   figures: string[];
   problems: string[];
-  /** How many faults of each kind the run did. */
-  faults: Record<string, number>;
 }
 
 export interface SoakFacts {
@@ -25,6 +29,8 @@ export interface SoakFacts {
   poller: DuplicatePoller;
   rss: RssSampler;
   upstreams: string[];
+  /** How long the clients pushed (at least --seconds: the driver finishes a round of faults). */
+  pushedSeconds: number;
   /** dyshard's output (JSON lines at --log-level warn). */
   dyshardLog: string;
 }
@@ -40,19 +46,20 @@ export function soakFigures(f: SoakFacts): SoakResult {
   for (const r of failed) byCause.set(cause(r), (byCause.get(cause(r)) ?? 0) + 1);
   const downMs = chaos.allDown.reduce((s, w) => s + w.toMs - w.fromMs, 0);
   const growth = rss.endBytes / rss.startBytes - 1;
+  const bound = rssGrowthBound(o.seconds);
   const m = (k: string) => f.moves[`dyshard_handover_groups_${k}_total`] ?? 0;
   const figures = [
-    `${name}: ${o.seconds} s, seed ${o.seed}, ${o.clients} clients over ${o.groups} groups, 3 Pushgateways, Consul emulator`,
+    `${name}: ${o.seconds} s (pushed ${f.pushedSeconds.toFixed(1)} s), seed ${o.seed}, ${o.clients} clients over ${o.groups} groups, 3 Pushgateways, Consul emulator`,
     `${name}: faults ${Object.entries(chaos.counts)
       .map(([k, n]) => `${k} ${n}`)
-      .join(", ")}; all-down windows ${chaos.allDown.length} (${downMs} ms in all)`,
-    `${name}: pushes ${f.records.length}, acknowledged ${f.records.length - failed.length}, failed ${failed.length} (${unexplained.length} outside all-down windows ±${GRACE_MS} ms and not a hung owner's 504)`,
+      .join(", ")}; windows with every instance down or none in Consul ${chaos.allDown.length} (${downMs} ms in all)`,
+    `${name}: pushes ${f.records.length}, acknowledged ${f.records.length - failed.length}, failed ${failed.length} (${unexplained.length} outside those windows ±${GRACE_MS} ms and not a hung owner's 504)`,
     ...[...byCause].map(([c, n]) => `${name}:   failures ${c}: ${n}`),
     `${name}: moves: copied ${m("copied")}, promoted ${m("promoted")}, replicated ${m("replicated")}, deleted ${f.moves['dyshard_handover_groups_deleted_total{via="sweep"}'] ?? 0} by the handover and ${f.moves['dyshard_handover_groups_deleted_total{via="push"}'] ?? 0} after pushes (the old owner's copy), failed ${m("failed")}, runs ${f.moves.dyshard_handover_runs_total ?? 0}`,
     `${name}: groups on instances when they were restarted empty ${chaos.wipedPrimaries}${o.replicas > 1 ? " (promoted from standby copies)" : " (gone until pushed again: the loss expected without standby copies)"}`,
     `${name}: at the end: groups lost ${p.lost}, lost after a data-losing fault ${p.lostToFaults}${o.replicas > 1 ? "" : " (allowed without standby copies)"}, wrong value ${p.wrongValue}, not on owner ${p.notOnOwner}, held twice ${p.heldTwice}, without standby ${p.noStandby}, copies elsewhere ${p.extra}`,
     `${name}: max duplicates seen by the poller ${f.poller.maxDuplicates} (${f.poller.pollsWithDuplicates} of ${f.poller.polls} polls)`,
-    `${name}: dyshard RSS start ${mib(rss.startBytes)} (peak of the warm-up), peak ${mib(rss.peakBytes)}, end ${mib(rss.endBytes)} (${Math.round(growth * 100) || 0}%, bound +${RSS_GROWTH_BOUND * 100}%)`,
+    `${name}: dyshard RSS start ${mib(rss.startBytes)} (peak of the warm-up), peak ${mib(rss.peakBytes)}, end ${mib(rss.endBytes)} (${Math.round(growth * 100) || 0}%, bound +${bound * 100}%)`,
   ];
   const problems: string[] = [];
   for (const r of unexplained.slice(0, 5))
@@ -62,8 +69,8 @@ export function soakFigures(f: SoakFacts): SoakResult {
   if (lost > 0) problems.push(`${lost} groups lost`);
   for (const k of ["wrongValue", "notOnOwner", "heldTwice", "noStandby", "extra"] as const)
     if (p[k] > 0) problems.push(`${p[k]} groups ${k}`);
-  if (!(growth <= RSS_GROWTH_BOUND)) problems.push(`RSS grew ${(growth * 100).toFixed(0)}% (bound ${RSS_GROWTH_BOUND * 100}%)`);
-  return { figures, problems, faults: { ...chaos.counts } };
+  if (!(growth <= bound)) problems.push(`RSS grew ${(growth * 100).toFixed(0)}% (bound ${bound * 100}%)`);
+  return { figures, problems };
 }
 
 /** When a push was sent and answered, against the nearest all-down window. */

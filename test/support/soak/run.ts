@@ -45,6 +45,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     clearTimeout(rssStart);
     await sleep(Math.max(QUIET_MS, startedMs + o.seconds * 1000 - Date.now()));
     await pushers.stop();
+    const pushedSeconds = (Date.now() - startedMs) / 1000;
     await cluster.settle(30_000);
     await poller.stop();
     const copies = await inventory(cluster);
@@ -71,6 +72,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       poller,
       rss,
       upstreams: cluster.pgs.map((p) => p.url),
+      pushedSeconds,
       dyshardLog: cluster.dyshard.output(),
     });
   } finally {
