@@ -55,10 +55,14 @@ export class AnswerCapture extends Writable {
     done();
   }
 
-  /** Writes the kept answer to the client; a cut-off answer cuts the client off too. */
+  /**
+   * Writes the kept answer to the client; a cut-off answer cuts the client off too. The answer is
+   * whole once end() ran (_write keeps each chunk at once), though 'finish' comes a tick later: a
+   * 504 dyshard wrote itself may be replayed in the very tick it was written.
+   */
   replayInto(res: ServerResponse): void {
     if (res.destroyed) return;
-    if (!this.writableFinished) {
+    if (!this.writableEnded || (this.destroyed && !this.writableFinished)) {
       res.destroy();
       return;
     }

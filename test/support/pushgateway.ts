@@ -1,6 +1,6 @@
-// Real Pushgateway processes on loopback, persistence off, killed by PID at the end. One started
-// with a --web.config.file of TLS and basic auth (test/support/tls.ts) is read over https with
-// its credential, the readiness check included.
+// Real Pushgateway processes on loopback, persistence off (unless asked for), killed by PID at the end.
+// One started with a --web.config.file of TLS and basic auth (test/support/tls.ts) is read over https
+// with its credential, the readiness check included.
 import { spawn, type ChildProcess } from "node:child_process";
 import { Agent, request } from "undici";
 import { requireBinary } from "./binaries.js";
@@ -39,10 +39,11 @@ export class Pushgateway {
     return pg;
   }
 
-  /** Starts the process again on the same port (empty: persistence is off). */
+  /** Starts the process again on the same port: empty, unless `extraArgs` gave it a `--persistence.file=` of its own. */
   async restart(): Promise<void> {
     const bin = requireBinary("prometheus-pushgateway");
-    const proc = spawn(bin, ["--persistence.file=", `--web.listen-address=127.0.0.1:${this.port}`, "--log.level=warn", ...this.extraArgs], {
+    const persistence = this.extraArgs.some((a) => a.startsWith("--persistence.file=")) ? [] : ["--persistence.file="];
+    const proc = spawn(bin, [...persistence, `--web.listen-address=127.0.0.1:${this.port}`, "--log.level=warn", ...this.extraArgs], {
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";

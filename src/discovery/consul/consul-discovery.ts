@@ -29,6 +29,8 @@ export class ConsulDiscovery {
     registry: Registry,
     private readonly log: Logger,
     private readonly opts: ConsulDiscoveryOptions,
+    /** Told of every answer (the registrar re-registers what Consul lost). */
+    private readonly onAnswer: (entries: HealthEntry[]) => void = () => undefined,
   ) {
     // A blocking query that times out unchanged is a success too, but emits no "change".
     const lastSuccess = () => (this.lastSuccessMs = Math.max(this.lastSuccessMs, this.watch?.updateTime() ?? 0));
@@ -67,8 +69,10 @@ export class ConsulDiscovery {
     this.watch?.end();
   }
 
-  private apply(entries: HealthEntry[]): void {
-    const { members, warnings } = membersFromHealth(Array.isArray(entries) ? entries : []);
+  private apply(answer: HealthEntry[]): void {
+    const entries = Array.isArray(answer) ? answer : [];
+    this.onAnswer(entries);
+    const { members, warnings } = membersFromHealth(entries);
     for (const w of warnings) this.log.warn(w);
     this.membership.update(members);
     this.lastSuccessMs = Date.now();

@@ -50,7 +50,9 @@ export class ConsulProvider implements DiscoveryProvider {
         .catch((err: Error) => log.warn({ err: err.message, consul: c.address }, "Consul registration failed; will retry"));
       this.registrar.start();
     }
-    const discovery = (this.discovery = new ConsulDiscovery(consul, membership, registry, log, c));
+    const registrar = this.registrar;
+    const onAnswer = registrar ? (entries: HealthEntry[]) => registrar.resyncIfMissing(entries.map((e) => e.Service.ID)) : undefined;
+    const discovery = (this.discovery = new ConsulDiscovery(consul, membership, registry, log, c, onAnswer));
     discovery.start();
     const first = await Promise.race([
       discovery.ready.then(() => true),

@@ -80,6 +80,7 @@ function splitHostPort(hp: string): [string, number] {
 
 export class ConsulRegistrar {
   private timer: NodeJS.Timeout | undefined;
+  private syncing: Promise<unknown> | undefined;
 
   constructor(
     private readonly consul: ConsulClient,
@@ -112,6 +113,20 @@ export class ConsulRegistrar {
     }
     if (changed.length) this.log.info({ changed }, "Consul registrations updated");
     return changed;
+  }
+
+  /**
+   * Syncs now when Consul's answer lacks an upstream this dyshard registers: a Consul back without
+   * its state (a dev agent, a wiped data directory) would otherwise route nothing until the
+   * periodic sync. One sync at a time.
+   */
+  resyncIfMissing(ids: string[]): void {
+    if (this.syncing) return;
+    const present = new Set(ids);
+    if (this.upstreams.every((u) => u.retired || present.has(upstreamRegistration(u, this.opts).id))) return;
+    this.syncing = this.sync()
+      .catch((err: Error) => this.log.warn({ err: err.message }, "Consul registration failed; will retry"))
+      .finally(() => (this.syncing = undefined));
   }
 
   start(everyMs = 30_000): void {
