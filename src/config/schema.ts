@@ -170,6 +170,7 @@ export const fileSchema = z
       }),
     scrape_replicas: count(1),
     workers: z.coerce.number().int().min(1).max(64).default(1),
+    enable_admin_api: flag.default(false),
     log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
   .strict();
@@ -241,5 +242,9 @@ export interface Config {
   scrapeReplicas: number;
   /** Processes serving pushes (node:cluster); 1 = a single process doing everything. */
   workers: number;
+  /** PUT /api/v1/admin/wipe is served (fanned out to every instance); off: 403. */
+  enableAdminApi: boolean;
   logLevel: string;
+  /** Every setting's effective value as text, keyed by its flag without `--` (for /api/v1/status; secrets hidden). */
+  settings: Record<string, string>;
 }

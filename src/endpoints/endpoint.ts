@@ -8,6 +8,8 @@ export interface Endpoint {
   methods: readonly string[];
   /** The 405 for another method: its Allow header and body. */
   refused: { allow: string; body: string };
+  /** An admin endpoint (it changes what the instances hold): refused unless the admin API is allowed. */
+  admin?: boolean;
   /** `target` is the request target, query included. */
   serve(ctx: RequestContext, target: string, res: ServerResponse): Promise<void> | void;
 }

@@ -15,6 +15,7 @@ const GET_PATHS = new Set([
   "/api/v1/metrics",
   "/-/dyshard/ring",
   "/-/dyshard/sd",
+  "/-/dyshard/group",
 ]);
 export const GET_ALLOW = "GET, OPTIONS";
 

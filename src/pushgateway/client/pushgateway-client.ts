@@ -1,5 +1,6 @@
-// A small client for the Pushgateway's own API, for the handover: read every group, put one back,
-// delete one. Answers are read with a size limit, so one huge instance cannot exhaust memory.
+// A small client for the Pushgateway's own API, for the handover (read every group, put one back,
+// delete one) and the fan-out of src/ops/ (status, wipe). Answers are read with a size limit, so
+// one huge instance cannot exhaust memory; `signal` bounds a whole request (the fan-out's deadline).
 import { Agent, request } from "undici";
 import type { ApiGroup } from "../exposition.js";
 import { groupPath } from "../exposition.js";
@@ -10,15 +11,30 @@ export class PushgatewayClient {
   constructor(private readonly opts: { timeoutMs: number; maxInventoryBytes: number }) {}
 
   /** GET <url>/api/v1/metrics: every group the instance holds. */
-  async groups(url: string): Promise<ApiGroup[]> {
-    const res = await request(`${url}/api/v1/metrics`, {
-      dispatcher: this.agent,
-      headersTimeout: this.opts.timeoutMs,
-      bodyTimeout: this.opts.timeoutMs,
-    });
+  async groups(url: string, signal?: AbortSignal): Promise<ApiGroup[]> {
+    return (await this.apiGet<ApiGroup[] | null>(url, "/api/v1/metrics", signal)) ?? [];
+  }
+
+  /** GET <url>/api/v1/status: its build, flags and start time (the `data` of its answer). */
+  async status(url: string, signal?: AbortSignal): Promise<unknown> {
+    return this.apiGet<unknown>(url, "/api/v1/status", signal);
+  }
+
+  /** PUT <url>/api/v1/admin/wipe: every group gone (202; 404 when it runs without --web.enable-admin-api). */
+  async wipe(url: string, signal?: AbortSignal): Promise<void> {
+    const res = await request(`${url}/api/v1/admin/wipe`, { method: "PUT", ...this.options(signal) });
+    const answer = await res.body.text();
+    if (res.statusCode === 404)
+      throw new Error(`PUT ${url}/api/v1/admin/wipe answered 404: the instance runs without --web.enable-admin-api`);
+    if (res.statusCode !== 202) throw new Error(`PUT ${url}/api/v1/admin/wipe answered ${res.statusCode}: ${answer.trim()}`);
+  }
+
+  /** The `data` of a JSON API answer `{status: "success", data}`, read within the inventory limit. */
+  private async apiGet<T>(url: string, path: string, signal?: AbortSignal): Promise<T> {
+    const res = await request(url + path, this.options(signal));
     if (res.statusCode !== 200) {
       await res.body.dump();
-      throw new Error(`${url}/api/v1/metrics answered ${res.statusCode}`);
+      throw new Error(`${url}${path} answered ${res.statusCode}`);
     }
     const chunks: Buffer[] = [];
     let size = 0;
@@ -26,13 +42,22 @@ export class PushgatewayClient {
       size += chunk.length;
       if (size > this.opts.maxInventoryBytes) {
         res.body.destroy();
-        throw new Error(`${url}/api/v1/metrics is larger than the inventory limit of ${this.opts.maxInventoryBytes} bytes`);
+        throw new Error(`${url}${path} is larger than the inventory limit of ${this.opts.maxInventoryBytes} bytes`);
       }
       chunks.push(chunk);
     }
-    const body = JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as { status: string; data: ApiGroup[] | null };
-    if (body.status !== "success") throw new Error(`${url}/api/v1/metrics answered status ${body.status}`);
-    return body.data ?? [];
+    const body = JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as { status: string; data: T };
+    if (body.status !== "success") throw new Error(`${url}${path} answered status ${body.status}`);
+    return body.data;
+  }
+
+  private options(signal?: AbortSignal) {
+    return {
+      dispatcher: this.agent,
+      headersTimeout: this.opts.timeoutMs,
+      bodyTimeout: this.opts.timeoutMs,
+      ...(signal ? { signal } : {}),
+    };
   }
 
   /** PUT (replace the group) or POST (replace only the families in `text`). */
@@ -41,9 +66,7 @@ export class PushgatewayClient {
       method,
       body: text,
       headers: { "content-type": "text/plain; version=0.0.4" },
-      dispatcher: this.agent,
-      headersTimeout: this.opts.timeoutMs,
-      bodyTimeout: this.opts.timeoutMs,
+      ...this.options(),
     });
     const answer = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`${method} ${url}${groupPath(labels)} answered ${res.statusCode}: ${answer.trim()}`);
@@ -57,9 +80,7 @@ export class PushgatewayClient {
   async deletePath(url: string, path: string): Promise<void> {
     const res = await request(url + path, {
       method: "DELETE",
-      dispatcher: this.agent,
-      headersTimeout: this.opts.timeoutMs,
-      bodyTimeout: this.opts.timeoutMs,
+      ...this.options(),
     });
     const answer = await res.body.text();
     if (res.statusCode !== 202) throw new Error(`DELETE ${url}${path} answered ${res.statusCode}: ${answer.trim()}`);
