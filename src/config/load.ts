@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { fileSchema, type Config, type RawConfig, type UpstreamConfig } from "./schema.js";
+import { settingValues } from "./setting-values.js";
 
 export interface Setting {
   /** Dotted path in the YAML file. */
@@ -361,32 +362,8 @@ export function loadConfig({ file, env = {}, flags = {} }: LoadOptions): Config 
     workers: c.workers,
     enableAdminApi: c.enable_admin_api,
     logLevel: c.log_level,
-    settings: settingValues(c),
+    settings: settingValues(SETTINGS, c),
   };
-}
-
-/** Settings whose value is a secret: shown as set or not, never as written. */
-const SECRETS = new Set(["discovery.consul.token"]);
-
-/** Each setting's parsed value as text (durations in ms, sizes in bytes), keyed by its flag's name. */
-function settingValues(parsed: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const s of SETTINGS) {
-    const value = s.path.split(".").reduce<unknown>((node, k) => (node as Record<string, unknown> | undefined)?.[k], parsed);
-    const name = (s.flag.split(" ")[0] as string).slice(2);
-    const text = Array.isArray(value) ? value.map(settingText).join(",") : settingText(value);
-    out[name] = SECRETS.has(s.path) && text !== "" ? "<secret>" : text;
-  }
-  return out;
-}
-
-function settingText(value: unknown): string {
-  if (value !== null && typeof value === "object") {
-    const v = value as { url?: string; name?: string; host?: string; port?: number };
-    if (v.host !== undefined) return `${v.host}:${v.port}`;
-    return v.name !== undefined ? `${v.name}=${v.url}` : (v.url ?? JSON.stringify(value));
-  }
-  return value === undefined ? "" : String(value);
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
