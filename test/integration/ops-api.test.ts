@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { routingKey } from "../../src/pushgateway/grouping-key.js";
 import type { App } from "../../src/runtime/single-process.js";
-import { spawnWorkers, startDyshard, type DyshardProcess } from "../support/dyshard.js";
+import { spawnReadyWorkers, startDyshard, type DyshardProcess } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
 import { inParallel, push } from "../support/push.js";
 import { startPushgateways, stopAll, type Pushgateway, type PushgatewayGroup } from "../support/pushgateway.js";
@@ -175,11 +175,10 @@ describe("the Pushgateway API under --workers 2", () => {
   let d: DyshardProcess;
   before(async () => {
     pgs = await startPushgateways(2);
-    d = await spawnWorkers(
+    d = await spawnReadyWorkers(
       pgs.map((p) => p.url),
       2,
     );
-    await waitFor("both workers serving", async () => (await fetch(`${d.url}/-/ready`)).ok);
   });
   after(async () => {
     await d?.stop("SIGKILL");
