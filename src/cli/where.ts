@@ -54,7 +54,10 @@ async function ask(base: string, path: string): Promise<{ status: number; text: 
   const url = `${base}/-/dyshard/group?path=${encodeURIComponent(path)}`;
   try {
     const res = await request(url);
-    return { status: res.statusCode, text: await res.body.text() };
+    const text = await res.body.text();
+    // A path dyshard cannot look up is a 400; a 404 means the URL is no dyshard that has the lookup.
+    if (res.statusCode === 404) fail(`${base} has no /-/dyshard/group (answered 404): is --dyshard-url a dyshard, of this version?`);
+    return { status: res.statusCode, text };
   } catch (err) {
     return fail(`cannot ask ${base}: ${errorText(err)}`);
   }

@@ -140,6 +140,9 @@ describe("the group lookup", () => {
     const unreachable = await run(["--dyshard-url", "http://127.0.0.1:1", "/metrics/job/x"]);
     assert.equal(unreachable.status, 2);
     assert.match(unreachable.stderr, /cannot ask http:\/\/127\.0\.0\.1:1: connection refused/);
+    const notDyshard = await run(["--dyshard-url", pgs[0]!.url, "/metrics/job/x"]);
+    assert.equal(notDyshard.status, 2);
+    assert.match(notDyshard.stderr, /has no \/-\/dyshard\/group \(answered 404\)/);
   });
 
   it("an instance killed is named in the answer's errors, the copies of the others still shown", async () => {
