@@ -6,6 +6,7 @@ import { prometheusConfigCommand } from "./prometheus-config.js";
 import { rebalanceCommand } from "./rebalance.js";
 import { routeCommand } from "./route.js";
 import { serveCommand } from "./serve.js";
+import { whereCommand } from "./where.js";
 
 const program = new Command("dyshard")
   .description("A sharding, health-aware front that makes N Prometheus Pushgateways act as one")
@@ -17,5 +18,6 @@ routeCommand(program);
 rebalanceCommand(program);
 hashmodCommand(program);
 prometheusConfigCommand(program);
+whereCommand(program);
 
 await program.parseAsync(process.argv);

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { fileSchema, type Config, type RawConfig, type UpstreamConfig } from "./schema.js";
+import { settingValues } from "./setting-values.js";
 
 export interface Setting {
   /** Dotted path in the YAML file. */
@@ -314,6 +315,12 @@ export const SETTINGS: Setting[] = [
     description: "YAML file of the basic auth or bearer token credentials sent to upstreams (see the README)",
   },
   {
+    path: "enable_admin_api",
+    flag: "--enable-admin-api",
+    env: "DYSHARD_ENABLE_ADMIN_API",
+    description: "serve PUT /api/v1/admin/wipe, fanned out to every instance (default off: 403)",
+  },
+  {
     path: "log_level",
     flag: "--log-level <level>",
     env: "DYSHARD_LOG_LEVEL",
@@ -417,7 +424,9 @@ export function loadConfig({ file, env = {}, flags = {} }: LoadOptions): Config 
     tls: { certFile: c.tls.cert_file, keyFile: c.tls.key_file },
     upstreamTls: { caFile: c.upstream_tls.ca_file, insecureSkipVerify: c.upstream_tls.insecure_skip_verify },
     upstreamAuthFile: c.upstream_auth_file,
+    enableAdminApi: c.enable_admin_api,
     logLevel: c.log_level,
+    settings: settingValues(SETTINGS, c),
   };
 }
 

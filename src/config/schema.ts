@@ -237,6 +237,7 @@ export const fileSchema = z
       .strict()
       .default({}),
     upstream_auth_file: z.string().default(""),
+    enable_admin_api: flag.default(false),
     log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
   .strict();
@@ -320,5 +321,9 @@ export interface Config {
   upstreamTls: { caFile: string; insecureSkipVerify: boolean };
   /** YAML file of the credentials dyshard sends to upstreams ("" = none; src/upstream/credentials.ts). */
   upstreamAuthFile: string;
+  /** PUT /api/v1/admin/wipe is served (fanned out to every instance); off: 403. */
+  enableAdminApi: boolean;
   logLevel: string;
+  /** Every setting's effective value as text, keyed by its flag without `--` (for /api/v1/status; secrets hidden). */
+  settings: Record<string, string>;
 }

@@ -3,7 +3,11 @@ import type { ServerResponse } from "node:http";
 import type { RequestContext } from "../http/context.js";
 import { notFound, text } from "../http/answers.js";
 import { GET_ALLOW, isGetOnlyPath } from "../http/raw-answers.js";
+import { apiMetrics } from "./api-metrics.js";
+import { apiStatus } from "./api-status.js";
+import { apiWipe } from "./api-wipe.js";
 import type { Endpoint } from "./endpoint.js";
+import { group } from "./group.js";
 import { healthy } from "./healthy.js";
 import { metrics } from "./metrics.js";
 import { ready } from "./ready.js";
@@ -13,7 +17,20 @@ import { sd } from "./sd.js";
 import { statusPage } from "./status-page.js";
 import { status } from "./status.js";
 
-export const ENDPOINTS: readonly Endpoint[] = [metrics, healthy, ready, ring, rebalance, sd, status, statusPage];
+export const ENDPOINTS: readonly Endpoint[] = [
+  metrics,
+  healthy,
+  ready,
+  ring,
+  rebalance,
+  sd,
+  status,
+  statusPage,
+  group,
+  apiMetrics,
+  apiStatus,
+  apiWipe,
+];
 
 const byPath = new Map(ENDPOINTS.map((e) => [e.path, e]));
 

@@ -8,6 +8,7 @@ import type { Membership } from "../membership/membership.js";
 import type { Metrics } from "../metrics/catalogue.js";
 import type { ScrapeView } from "../prometheus/scrape-view.js";
 import type { Forwarder } from "../proxy/forwarder.js";
+import type { PushgatewayClient } from "../pushgateway/client/pushgateway-client.js";
 import type { StatusView } from "./status-view.js";
 
 /** What only the control plane can answer: in this process, or with --workers in the primary. */
@@ -25,6 +26,8 @@ export interface RequestContext {
   membership: Membership;
   metrics: Metrics;
   forwarder: Forwarder;
+  /** The instances' own API, for the endpoints that ask every one of them (src/ops/fan-out.ts). */
+  upstreamApi: PushgatewayClient;
   control: ControlHandlers;
   log: Logger;
   /** --push-auth-file and --admin-auth-file, read at start (none: open). */

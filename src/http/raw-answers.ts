@@ -17,6 +17,7 @@ const GET_PATHS = new Set([
   "/-/dyshard/sd",
   "/-/dyshard/status",
   "/-/dyshard/",
+  "/-/dyshard/group",
 ]);
 export const GET_ALLOW = "GET, OPTIONS";
 

@@ -14,6 +14,7 @@ import type { Metrics } from "../metrics/catalogue.js";
 import { createEngine } from "../proxy/engines/create-engine.js";
 import type { Engine } from "../proxy/engines/engine.js";
 import { Forwarder, type PushHooks } from "../proxy/forwarder.js";
+import { PushgatewayClient } from "../pushgateway/client/pushgateway-client.js";
 import { Spool } from "../proxy/spool.js";
 import type { UpstreamAccess } from "../upstream/upstream-access.js";
 
@@ -46,7 +47,11 @@ export async function startDataPlane({ config, membership, metrics, log, hooks, 
   // --max-spool bounds the disk of all processes together: with --workers, each takes its share.
   const spool = await Spool.open(config.limits.spoolDir, Math.floor(config.limits.maxSpoolBytes / config.workers), log);
   const forwarder = new Forwarder(membership, engine, metrics, log, { ...config.limits, replicas: config.replicas }, spool, hooks);
-  const server = createListener({ config, membership, metrics, forwarder, control, log, guards }, tls?.pair);
+  const upstreamApi = new PushgatewayClient(
+    { timeoutMs: config.limits.upstreamTimeoutMs, maxInventoryBytes: config.handover.maxInventoryBytes },
+    access,
+  );
+  const server = createListener({ config, membership, metrics, forwarder, upstreamApi, control, log, guards }, tls?.pair);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.listen.port, config.listen.host, () => resolve());
@@ -68,6 +73,7 @@ export async function startDataPlane({ config, membership, metrics, log, hooks, 
       server.closeAllConnections();
       await engine.close();
       await forwarder.close();
+      await upstreamApi.destroy();
     },
   };
 }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { requireBinary } from "../support/binaries.js";
-import { spawnWorkers, type DyshardProcess } from "../support/dyshard.js";
+import { spawnReadyWorkers, type DyshardProcess } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
 import { inParallel, placement, push } from "../support/push.js";
 import { startPushgateways, stopAll, type Pushgateway } from "../support/pushgateway.js";
@@ -13,11 +13,10 @@ describe("--workers 2", () => {
   let d: DyshardProcess;
   before(async () => {
     pgs = await startPushgateways(3);
-    d = await spawnWorkers(
+    d = await spawnReadyWorkers(
       pgs.map((p) => p.url),
       2,
     );
-    await waitFor("both workers serving", async () => (await fetch(`${d.url}/-/ready`)).ok);
   });
   after(async () => {
     await d?.stop("SIGKILL");

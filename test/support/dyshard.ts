@@ -73,6 +73,13 @@ export function spawnWorkers(upstreams: string[], workers: number, extra: string
   return spawnDyshard([...extra, ...flags, ...upstreams.flatMap((u) => ["--upstream", u])]);
 }
 
+/** spawnWorkers, then waits until dyshard is ready (a worker sees a healthy upstream). */
+export async function spawnReadyWorkers(upstreams: string[], workers: number, extra: string[] = []): Promise<DyshardProcess> {
+  const d = await spawnWorkers(upstreams, workers, extra);
+  await waitFor("the workers serving", async () => (await fetch(`${d.url}/-/ready`)).ok);
+  return d;
+}
+
 /** Sends SIGTERM and waits at most 8 s: the exit code (or "still running") and how long it took. */
 export async function timeSigterm(d: DyshardProcess, what: string): Promise<{ code: number | null | "still running"; ms: number }> {
   const t0 = performance.now();

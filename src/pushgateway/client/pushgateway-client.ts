@@ -1,5 +1,6 @@
-// A small client for the Pushgateway's own API, for the handover: read every group, put one back,
-// delete one. Answers are read with a size limit, so one huge instance cannot exhaust memory.
+// A small client for the Pushgateway's own API, for the handover (read every group, put one back,
+// delete one) and the fan-out of src/ops/ (status, wipe). Answers are read with a size limit, so
+// one huge instance cannot exhaust memory; `signal` bounds a whole request (the fan-out's deadline).
 import type { Agent } from "undici";
 import { request } from "undici";
 import type { ApiGroup } from "../exposition.js";
@@ -18,16 +19,30 @@ export class PushgatewayClient {
   }
 
   /** GET <url>/api/v1/metrics: every group the instance holds. */
-  async groups(url: string): Promise<ApiGroup[]> {
-    const res = await request(`${url}/api/v1/metrics`, {
-      dispatcher: this.agent,
-      headers: this.access.headerObject(url),
-      headersTimeout: this.opts.timeoutMs,
-      bodyTimeout: this.opts.timeoutMs,
-    });
+  async groups(url: string, signal?: AbortSignal): Promise<ApiGroup[]> {
+    return (await this.apiGet<ApiGroup[] | null>(url, "/api/v1/metrics", signal)) ?? [];
+  }
+
+  /** GET <url>/api/v1/status: its build, flags and start time (the `data` of its answer). */
+  async status(url: string, signal?: AbortSignal): Promise<unknown> {
+    return this.apiGet<unknown>(url, "/api/v1/status", signal);
+  }
+
+  /** PUT <url>/api/v1/admin/wipe: every group gone (202; 404 when it runs without --web.enable-admin-api). */
+  async wipe(url: string, signal?: AbortSignal): Promise<void> {
+    const res = await request(`${url}/api/v1/admin/wipe`, { method: "PUT", ...this.options(url, signal) });
+    const answer = await res.body.text();
+    if (res.statusCode === 404)
+      throw new Error(`PUT ${url}/api/v1/admin/wipe answered 404: the instance runs without --web.enable-admin-api`);
+    if (res.statusCode !== 202) throw new Error(`PUT ${url}/api/v1/admin/wipe answered ${res.statusCode}: ${answer.trim()}`);
+  }
+
+  /** The `data` of a JSON API answer `{status: "success", data}`, read within the inventory limit. */
+  private async apiGet<T>(url: string, path: string, signal?: AbortSignal): Promise<T> {
+    const res = await request(url + path, this.options(url, signal));
     if (res.statusCode !== 200) {
       await res.body.dump();
-      throw new Error(`${url}/api/v1/metrics answered ${res.statusCode}`);
+      throw new Error(`${url}${path} answered ${res.statusCode}`);
     }
     const chunks: Buffer[] = [];
     let size = 0;
@@ -35,13 +50,24 @@ export class PushgatewayClient {
       size += chunk.length;
       if (size > this.opts.maxInventoryBytes) {
         res.body.destroy();
-        throw new Error(`${url}/api/v1/metrics is larger than the inventory limit of ${this.opts.maxInventoryBytes} bytes`);
+        throw new Error(`${url}${path} is larger than the inventory limit of ${this.opts.maxInventoryBytes} bytes`);
       }
       chunks.push(chunk);
     }
-    const body = JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as { status: string; data: ApiGroup[] | null };
-    if (body.status !== "success") throw new Error(`${url}/api/v1/metrics answered status ${body.status}`);
-    return body.data ?? [];
+    const body = JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as { status: string; data: T };
+    if (body.status !== "success") throw new Error(`${url}${path} answered status ${body.status}`);
+    return body.data;
+  }
+
+  /** Every request's options: the agent, the timeouts, the upstream's credential (`extra` headers beside it). */
+  private options(url: string, signal?: AbortSignal, extra?: Record<string, string>) {
+    return {
+      dispatcher: this.agent,
+      headers: this.access.headerObject(url, extra),
+      headersTimeout: this.opts.timeoutMs,
+      bodyTimeout: this.opts.timeoutMs,
+      ...(signal ? { signal } : {}),
+    };
   }
 
   /** PUT (replace the group) or POST (replace only the families in `text`). */
@@ -49,10 +75,7 @@ export class PushgatewayClient {
     const res = await request(url + groupPath(labels), {
       method,
       body: text,
-      headers: this.access.headerObject(url, { "content-type": "text/plain; version=0.0.4" }),
-      dispatcher: this.agent,
-      headersTimeout: this.opts.timeoutMs,
-      bodyTimeout: this.opts.timeoutMs,
+      ...this.options(url, undefined, { "content-type": "text/plain; version=0.0.4" }),
     });
     const answer = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`${method} ${url}${groupPath(labels)} answered ${res.statusCode}: ${answer.trim()}`);
@@ -66,10 +89,7 @@ export class PushgatewayClient {
   async deletePath(url: string, path: string): Promise<void> {
     const res = await request(url + path, {
       method: "DELETE",
-      headers: this.access.headerObject(url),
-      dispatcher: this.agent,
-      headersTimeout: this.opts.timeoutMs,
-      bodyTimeout: this.opts.timeoutMs,
+      ...this.options(url),
     });
     const answer = await res.body.text();
     if (res.statusCode !== 202) throw new Error(`DELETE ${url}${path} answered ${res.statusCode}: ${answer.trim()}`);
