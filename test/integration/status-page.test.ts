@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import type { StatusView } from "../../src/http/status-view.js";
 import type { App } from "../../src/runtime/single-process.js";
 import { requireBinary } from "../support/binaries.js";
-import { spawnWorkers, startDyshard, type DyshardProcess } from "../support/dyshard.js";
+import { spawnReadyWorkers, startDyshard, type DyshardProcess } from "../support/dyshard.js";
 import { decodePng, inkFigures } from "../support/png.js";
 import { waitFor } from "../support/ports.js";
 import { inParallel, push } from "../support/push.js";
@@ -101,7 +101,7 @@ describe("/-/dyshard/status under --workers", () => {
   let d: DyshardProcess;
   before(async () => {
     pgs = await startPushgateways(2);
-    d = await spawnWorkers(
+    d = await spawnReadyWorkers(
       pgs.map((p) => p.url),
       2,
     );
