@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, afterEach, before, describe, it } from "node:test";
 import type { App } from "../../src/runtime/single-process.js";
 import { CLI, spawnDyshard, startDyshard } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
@@ -88,15 +88,19 @@ describe("HTTPS upstreams with basic auth", () => {
       `basic_auth:\n  username: ${PUSHER.username}\n  password: "${PUSHER.password}"\nupstreams:\n  ${pg2.url}:\n    basic_auth: { username: ${OTHER.username}, password: "${OTHER.password}" }\n`,
     );
   });
-  after(async () => {
-    for (const app of apps) {
+  // Each test's dyshards stop with it: one left running would sweep the instances the next test reads
+  // (a --replicas 2 one writes standby copies of its groups).
+  const logs: string[] = [];
+  afterEach(async () => {
+    for (const app of apps.splice(0)) {
       answers.push(await text(app, "/metrics"), await text(app, "/-/dyshard/ring"));
       await app.stop();
+      logs.push(...app.logs);
     }
-    const leaked = SECRETS.filter((s) => [...apps.flatMap((a) => a.logs), ...answers].some((t) => t.includes(s)));
-    process.stdout.write(
-      `# secrets searched in ${apps.reduce((n, a) => n + a.logs.length, 0)} log lines and ${answers.length} answers: ${leaked.length} found\n`,
-    );
+  });
+  after(async () => {
+    const leaked = SECRETS.filter((s) => [...logs, ...answers].some((t) => t.includes(s)));
+    process.stdout.write(`# secrets searched in ${logs.length} log lines and ${answers.length} answers: ${leaked.length} found\n`);
     assert.deepEqual(leaked, [], "a credential was logged or shown");
     await Promise.all((pgs ?? []).map((p) => p.kill()));
     ca?.remove();
