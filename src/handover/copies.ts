@@ -10,6 +10,11 @@ import { isStandby, primaryLabels, standbyLabels } from "../pushgateway/replica.
 
 const NOT_DATA = new Set(["labels", "last_push_successful", "push_time_seconds", "push_failure_time_seconds"]);
 
+/** The group's metric family names: what it holds besides its push times. */
+export function families(g: ApiGroup): string[] {
+  return Object.keys(g).filter((k) => !NOT_DATA.has(k));
+}
+
 /** The group as a copy of the given kind: its grouping labels and every metric's, with or without the replica label. */
 export function asCopy(group: ApiGroup, standby: boolean): ApiGroup {
   const relabel = (labels: Record<string, string>) => (standby ? standbyLabels(labels) : primaryLabels(labels));

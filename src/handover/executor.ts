@@ -12,10 +12,11 @@ import type { PushgatewayClient } from "../pushgateway/client/pushgateway-client
 import { isStandby, standbyLabels } from "../pushgateway/replica.js";
 import type { MoveGate } from "./gate.js";
 import { mapLimit } from "../core/map-limit.js";
-import { asCopy, atLeastAsNew } from "./copies.js";
+import { asCopy, atLeastAsNew, families } from "./copies.js";
 import { groupId, isAcknowledged, type HandoverPlan, type HandoverStep } from "./plan.js";
 import { writeStandbys } from "./standby-writes.js";
-import { acting, index, staleCopies, type StepResult, type Working } from "./step-results.js";
+import { readOnly } from "./inventory.js";
+import { acting, staleCopies, type StepResult, type Working } from "./step-results.js";
 
 export type { StepOutcome, StepResult } from "./step-results.js";
 
@@ -41,11 +42,20 @@ export async function executePlan(plan: HandoverPlan, deps: ExecuteDeps): Promis
   const results: StepResult[] = plan.steps.filter((s) => s.action === "leave").map((step) => ({ step, outcome: "left", deleted: 0 }));
   const byOwner = new Map<number, HandoverStep[]>();
   for (const s of plan.steps) if (s.action !== "leave") byOwner.set(s.owner, [...(byOwner.get(s.owner) ?? []), s]);
-  const size = deps.chunk ?? 100;
   for (const [owner, steps] of byOwner) {
+    const size = deps.chunk ?? chunkSize(steps.length);
     for (let i = 0; i < steps.length; i += size) results.push(...(await executeChunk(owner, steps.slice(i, i + size), deps)));
   }
   return results;
+}
+
+/**
+ * 100 steps a chunk, or more when an owner has many: every chunk reads the owner's whole
+ * inventory twice, so after a recovery moving tens of thousands of groups back, a fixed size would
+ * read it hundreds of times. At most 8 chunks an owner, each holding its groups' pushes longer.
+ */
+export function chunkSize(steps: number): number {
+  return Math.max(100, Math.ceil(steps / 8));
 }
 
 async function executeChunk(owner: number, steps: HandoverStep[], deps: ExecuteDeps): Promise<StepResult[]> {
@@ -53,10 +63,11 @@ async function executeChunk(owner: number, steps: HandoverStep[], deps: ExecuteD
   if (!ownerUrl) return steps.map((step) => ({ step, outcome: "skipped", deleted: 0, error: `owner slot ${owner} is gone` }));
   const reopen = deps.gate ? await deps.gate.gate.close(steps.map((s) => deps.gate!.keyOf(s.group))) : () => {};
   try {
-    const fresh = index(await deps.client.groups(ownerUrl));
+    const ids = new Set(steps.map((s) => groupId(s.group)));
+    const fresh = await readOnly(deps.client, ownerUrl, ids);
     const brought = await mapLimit(steps, deps.concurrency, (step) => bringToOwner(step, ownerUrl, fresh, deps));
     const wrote = brought.some((r) => r.outcome === "copied" || r.outcome === "promoted" || r.outcome === "merged");
-    const confirm = wrote ? index(await deps.client.groups(ownerUrl)) : fresh;
+    const confirm = wrote ? await readOnly(deps.client, ownerUrl, ids) : fresh;
     const checked = brought.map((r) => (acting(r) && r.step.action !== "expire" ? checkOwner(r, ownerUrl, confirm, deps) : r));
     const replicated = await writeStandbys(checked, confirm, deps);
     return await mapLimit(replicated, deps.concurrency, (r) => (acting(r) ? removeStale(r, deps) : Promise.resolve(strip(r))));
@@ -178,12 +189,6 @@ async function removeStale(r: Working, deps: ExecuteDeps): Promise<StepResult> {
 function strip(r: Working): StepResult {
   const { keepStandby: _keep, ...result } = r;
   return result;
-}
-
-export function families(g: ApiGroup): string[] {
-  return Object.keys(g).filter(
-    (k) => k !== "labels" && k !== "last_push_successful" && k !== "push_time_seconds" && k !== "push_failure_time_seconds",
-  );
 }
 
 function only(g: ApiGroup, names: string[]): ApiGroup {

@@ -9,8 +9,6 @@ import { handoverMetrics, type HandoverMetrics } from "../metrics/catalogue.js";
 import type { Logger } from "pino";
 import type { ShardBy } from "../pushgateway/grouping-key.js";
 import { routingKey } from "../pushgateway/grouping-key.js";
-import type { ApiGroup } from "../pushgateway/exposition.js";
-import { pushTimeSeconds } from "../pushgateway/exposition.js";
 import { primaryLabels } from "../pushgateway/replica.js";
 import { PushgatewayClient } from "../pushgateway/client/pushgateway-client.js";
 import type { UpstreamAccess } from "../upstream/upstream-access.js";
@@ -20,14 +18,14 @@ import { inventoryFigures } from "./inventory-figures.js";
 import { RecentOwners } from "./recent-owners.js";
 import { RunHistory } from "./run-history.js";
 import { QueuedRun } from "./queued-run.js";
-import { executePlan, families, type StepResult } from "./executor.js";
+import { executePlan, type StepResult } from "./executor.js";
+import { readInventory, readSources } from "./inventory.js";
+import { snapshotKeys } from "./step-results.js";
 import type { MoveGate } from "./gate.js";
-import { mapLimit } from "../core/map-limit.js";
-import { groupId, isAcknowledged, planHandover, type GroupCopy } from "./plan.js";
+import { isAcknowledged, planHandover, type GroupCopy } from "./plan.js";
 import { ledgerKeyOf, type PushLedger } from "./push-ledger.js";
 import type { RunReport } from "./run-report.js";
 import { tally } from "./tally.js";
-import { sameData as sameSamples } from "./copies.js";
 
 export interface HandoverOptions {
   /** Periodic sweep; 0 turns it off. */
@@ -199,30 +197,17 @@ export class Handover {
       return report;
     }
     const members = this.membership.active().filter((m) => m.healthy);
-    const copies: GroupCopy[] = [];
-    const snapshot = new Map<string, ApiGroup>();
-    const inventoried = new Set<number>();
-    await mapLimit(members, this.opts.concurrency, async (m) => {
-      try {
-        for (const g of await this.client.groups(m.url)) {
-          copies.push({ slot: m.slot, labels: g.labels, pushTime: pushTimeSeconds(g), families: families(g) });
-          snapshot.set(`${m.slot}|${groupId(g.labels)}`, g);
-        }
-        inventoried.add(m.slot);
-        report.inventoried.push(m.url);
-      } catch (err) {
-        report.errors.push(`inventory of ${m.url}: ${(err as Error).message}`);
-      }
+    const { copies, inventoried, urls, errors } = await readInventory(this.client, members, {
+      concurrency: this.opts.concurrency,
+      digests: this.opts.replicas > 1,
     });
+    report.inventoried.push(...urls);
+    report.errors.push(...errors);
     // A standby copy is routed as its group: by the labels without the replica label.
     const keyOf = (labels: Record<string, string>) => routingKey(toGroupingKey(primaryLabels(labels)), this.opts.shardBy);
     const ownerOf = (labels: Record<string, string>) => this.membership.ring.owner(keyOf(labels));
     const ownersOf = (labels: Record<string, string>) => this.membership.ring.owners(keyOf(labels), this.opts.replicas);
-    const inSnapshot = (c: GroupCopy) => snapshot.get(`${c.slot}|${groupId(c.labels)}`);
-    const sameData = (a: GroupCopy, b: GroupCopy) => {
-      const [ga, gb] = [inSnapshot(a), inSnapshot(b)];
-      return ga !== undefined && gb !== undefined && sameSamples(ga, gb);
-    };
+    const sameData = (a: GroupCopy, b: GroupCopy) => a.data !== undefined && a.data === b.data;
     const ledger = this.ledger;
     ledger?.expire(Date.now(), (slot) => this.membership.members[slot]?.healthy !== true);
     const authority = ledger && ledger.size > 0 ? (labels: Record<string, string>) => ledger.authority(ledgerKey(labels)) : undefined;
@@ -242,12 +227,14 @@ export class Handover {
     let results: StepResult[];
     if (dryRun) results = plan.steps.map((step) => ({ step, outcome: step.action === "leave" ? "left" : "skipped", deleted: 0 }));
     else {
+      const sources = await readSources(this.client, urlOf, new Set(plan.steps.flatMap(snapshotKeys)), this.opts.concurrency);
+      report.errors.push(...sources.errors);
       const deps = {
         client: this.client,
         urlOf,
         ownerOf,
         ownersOf,
-        snapshot,
+        snapshot: sources.snapshot,
         concurrency: this.opts.concurrency,
         log: this.log,
         ...(this.gate ? { gate: { gate: this.gate, keyOf } } : {}),

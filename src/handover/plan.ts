@@ -40,6 +40,8 @@ export interface GroupCopy {
   pushTime: number | undefined;
   /** Metric family names, push_time_seconds and push_failure_time_seconds excluded. */
   families: string[];
+  /** A digest of the copy's samples (copies.ts dataOf), read where standby copies are compared (inventory.ts). */
+  data?: string;
 }
 
 export interface PlanInput {

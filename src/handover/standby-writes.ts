@@ -10,7 +10,8 @@ import { standbyLabels } from "../pushgateway/replica.js";
 import { mapLimit } from "../core/map-limit.js";
 import { asCopy, atLeastAsNew } from "./copies.js";
 import { groupId, isAcknowledged } from "./plan.js";
-import { acting, index, staleCopies, type StepResult, type Working } from "./step-results.js";
+import { readOnly } from "./inventory.js";
+import { acting, staleCopies, type StepResult, type Working } from "./step-results.js";
 
 export interface StandbyDeps {
   client: PushgatewayClient;
@@ -51,13 +52,15 @@ export async function writeStandbys(results: StepResult[], confirm: Map<string, 
 
 /** Reads back every standby slot of the steps that have stale standby copies to delete. */
 async function readStandbys(results: StepResult[], deps: StandbyDeps): Promise<Map<number, ReadBack>> {
-  const slots = new Set(results.flatMap((r) => (acting(r) && r.step.standbyFrom?.length ? (r.step.standbys ?? []) : [])));
+  const reading = results.filter((r) => acting(r) && r.step.standbyFrom?.length);
+  const slots = new Set(reading.flatMap((r) => r.step.standbys ?? []));
+  const ids = new Set(reading.map((r) => groupId(standbyLabels(r.step.group))));
   const out = new Map<number, ReadBack>();
   await mapLimit([...slots], deps.concurrency, async (slot) => {
     const url = deps.urlOf(slot);
     if (!url) return void out.set(slot, `standby slot ${slot} is gone`);
     try {
-      out.set(slot, index(await deps.client.groups(url)));
+      out.set(slot, await readOnly(deps.client, url, ids));
     } catch (err) {
       out.set(slot, `${url}: ${(err as Error).message}`);
     }

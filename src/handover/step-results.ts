@@ -38,6 +38,13 @@ export function staleCopies(step: HandoverStep, snapshot: ReadonlyMap<string, Ap
   ].filter((g): g is ApiGroup => g !== undefined);
 }
 
-export function index(groups: ApiGroup[]): Map<string, ApiGroup> {
-  return new Map(groups.map((g) => [groupId(g.labels), g]));
+/** Every copy of the inventory a step may read whole (its source, its stale copies), as `${slot}|${groupId}`. */
+export function snapshotKeys(step: HandoverStep): string[] {
+  if (step.action === "leave" || step.action === "expire") return [];
+  const primaryId = groupId(step.group);
+  const standbyId = groupId(standbyLabels(step.group));
+  const keys = [...step.from.map((slot) => `${slot}|${primaryId}`), ...(step.standbyFrom ?? []).map((slot) => `${slot}|${standbyId}`)];
+  if (step.action === "copy" || step.action === "merge")
+    keys.push(`${step.source}|${step.action === "copy" && step.promote ? standbyId : primaryId}`);
+  return keys;
 }

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createLogger } from "../../src/core/logger.js";
-import { executePlan, families } from "../../src/handover/executor.js";
+import { executePlan } from "../../src/handover/executor.js";
+import { families } from "../../src/handover/copies.js";
 import { expiryPolicy } from "../../src/handover/expiry.js";
 import { groupId, planHandover } from "../../src/handover/plan.js";
 import type { RunReport } from "../../src/handover/run-report.js";

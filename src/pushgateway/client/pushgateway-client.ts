@@ -6,6 +6,7 @@ import { request } from "undici";
 import type { ApiGroup } from "../exposition.js";
 import { groupPath } from "../exposition.js";
 import { UpstreamAccess } from "../../upstream/upstream-access.js";
+import { DataArrayParser } from "./data-array-parser.js";
 
 export class PushgatewayClient {
   private readonly agent: Agent;
@@ -20,12 +21,25 @@ export class PushgatewayClient {
 
   /** GET <url>/api/v1/metrics: every group the instance holds. */
   async groups(url: string, signal?: AbortSignal): Promise<ApiGroup[]> {
-    return (await this.apiGet<ApiGroup[] | null>(url, "/api/v1/metrics", signal)) ?? [];
+    const all: ApiGroup[] = [];
+    await this.eachGroup(url, (g) => void all.push(g), signal);
+    return all;
+  }
+
+  /**
+   * GET <url>/api/v1/metrics read as it arrives: each group handed to `each` once parsed, so that
+   * a caller keeping only what it needs never holds the whole answer (data-array-parser.ts).
+   */
+  async eachGroup(url: string, each: (group: ApiGroup) => void, signal?: AbortSignal): Promise<void> {
+    const parser = new DataArrayParser((g) => each(g as ApiGroup));
+    await this.apiRead(url, "/api/v1/metrics", parser, signal);
   }
 
   /** GET <url>/api/v1/status: its build, flags and start time (the `data` of its answer). */
   async status(url: string, signal?: AbortSignal): Promise<unknown> {
-    return this.apiGet<unknown>(url, "/api/v1/status", signal);
+    const parser = new DataArrayParser(() => {});
+    await this.apiRead(url, "/api/v1/status", parser, signal);
+    return parser.members.data;
   }
 
   /** PUT <url>/api/v1/admin/wipe: every group gone (202; 404 when it runs without --web.enable-admin-api). */
@@ -37,26 +51,28 @@ export class PushgatewayClient {
     if (res.statusCode !== 202) throw new Error(`PUT ${url}/api/v1/admin/wipe answered ${res.statusCode}: ${answer.trim()}`);
   }
 
-  /** The `data` of a JSON API answer `{status: "success", data}`, read within the inventory limit. */
-  private async apiGet<T>(url: string, path: string, signal?: AbortSignal): Promise<T> {
+  /** A JSON API answer `{status: "success", data}` fed to `parser` as it arrives, within the inventory limit. */
+  private async apiRead(url: string, path: string, parser: DataArrayParser, signal?: AbortSignal): Promise<void> {
     const res = await request(url + path, this.options(url, signal));
     if (res.statusCode !== 200) {
       await res.body.dump();
       throw new Error(`${url}${path} answered ${res.statusCode}`);
     }
-    const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > this.opts.maxInventoryBytes) {
-        res.body.destroy();
-        throw new Error(`${url}${path} is larger than the inventory limit of ${this.opts.maxInventoryBytes} bytes`);
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > this.opts.maxInventoryBytes)
+          throw new Error(`${url}${path} is larger than the inventory limit of ${this.opts.maxInventoryBytes} bytes`);
+        parser.write(chunk);
       }
-      chunks.push(chunk);
+      parser.end();
+    } catch (err) {
+      res.body.destroy();
+      if (err instanceof SyntaxError) throw new Error(`${url}${path} answered no valid JSON: ${err.message}`);
+      throw err;
     }
-    const body = JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as { status: string; data: T };
-    if (body.status !== "success") throw new Error(`${url}${path} answered status ${body.status}`);
-    return body.data;
+    if (parser.members.status !== "success") throw new Error(`${url}${path} answered status ${String(parser.members.status)}`);
   }
 
   /** Every request's options: the agent, the timeouts, the upstream's credential (`extra` headers beside it). */
