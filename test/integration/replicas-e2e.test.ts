@@ -115,9 +115,11 @@ describe("--replicas 2: no group lost when instances die with their disks", () =
           let failed = 0;
           let pushed = 0;
           let stop = false;
+          // Bounded, and stopped however this ends: a failed wait must not leave it pushing forever.
+          const deadline = performance.now() + 240_000;
           const loopDone = loop
             ? (async () => {
-                for (let i = 0; !stop; i++) {
+                for (let i = 0; !stop && i < 50_000 && performance.now() < deadline; i++) {
                   const res = await push(base(i), `/metrics/job/${job}-loop/instance/l${i % 50}`, `e2e_value ${i}\n`).catch(() => ({
                     status: 0,
                   }));
@@ -126,14 +128,19 @@ describe("--replicas 2: no group lost when instances die with their disks", () =
                 }
               })()
             : Promise.resolve();
-          await pgs[victim]!.kill();
-          await waitFor("the instance seen down", async () => !(await ringOf(base(0), h64)).healthySlots.includes(victim), 10_000, 100);
-          const promotedMs = await settled(`every group a primary on a live owner, slot ${victim} down`);
-          await pgs[victim]!.restart(); // empty: persistence is off
-          await waitFor("the instance seen up", async () => (await ringOf(base(0), h64)).healthySlots.includes(victim), 10_000, 100);
-          const backMs = await settled(`every group in place again, slot ${victim} back empty`);
-          stop = true;
-          await loopDone;
+          let promotedMs = 0;
+          let backMs = 0;
+          try {
+            await pgs[victim]!.kill();
+            await waitFor("the instance seen down", async () => !(await ringOf(base(0), h64)).healthySlots.includes(victim), 10_000, 100);
+            promotedMs = await settled(`every group a primary on a live owner, slot ${victim} down`);
+            await pgs[victim]!.restart(); // empty: persistence is off
+            await waitFor("the instance seen up", async () => (await ringOf(base(0), h64)).healthySlots.includes(victim), 10_000, 100);
+            backMs = await settled(`every group in place again, slot ${victim} back empty`);
+          } finally {
+            stop = true;
+            await loopDone;
+          }
           return { downToInPlaceMs: promotedMs, backMs, pushed, failed };
         };
         const first = await lose(0, true);
