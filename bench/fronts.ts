@@ -59,14 +59,20 @@ export function hasBinary(name: string): boolean {
 }
 
 /** `n` real Pushgateways, persistence off. */
-export async function startPushgateways(n: number): Promise<Upstreams> {
+/** `n` Pushgateways without persistence; `extra` flags for each (the sweep's seeding). */
+export async function startPushgateways(n: number, extra: string[] = []): Promise<Upstreams> {
   const procs: Started[] = [];
   const urls: string[] = [];
   const stopAll = async () => void (await Promise.all(procs.map((p) => stop(p))));
   try {
     for (let i = 0; i < n; i++) {
       const port = await freePort();
-      const proc = start("prometheus-pushgateway", ["--persistence.file=", `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"]);
+      const proc = start("prometheus-pushgateway", [
+        "--persistence.file=",
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--log.level=warn",
+        ...extra,
+      ]);
       procs.push(proc);
       await ready(`http://127.0.0.1:${port}/-/ready`, proc, `pushgateway on ${port}`);
       urls.push(`http://127.0.0.1:${port}`);
