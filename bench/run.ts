@@ -15,7 +15,7 @@
 // BENCH_MEMORY_MIB (20), BENCH_MEMORY_TIMEOUT (s, 150), BENCH_SWEEP_GROUPS (10000,50000,100000), BENCH_NGINX (path, default /usr/sbin/nginx),
 // BENCH_FRONTS (only the front rows whose name holds one of these, e.g. nginx,native), BENCH_ROUNDS
 // (rounds of the sink, wrk and replicas scenarios, default 3; each figure the median of its rounds),
-// BENCH_WRK_GROUPS (3000), BENCH_WRK_THREADS (CPUs), BENCH_RATES (200,1000,5000),
+// BENCH_WRK_GROUPS (3000), BENCH_WRK_THREADS (CPUs), BENCH_WRK (path, default wrk), BENCH_RATES (200,1000,5000),
 // BENCH_RATE_MIN_PUSHES (4000: the timed run of a low rate lasts longer than BENCH_DURATION).
 // The default engine's rows run dyshard without --engine (what `dyshard serve` uses then).
 // Prints a table per scenario and the goal lines; writes bench/results/latest.{json,md} and a

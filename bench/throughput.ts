@@ -25,6 +25,9 @@ export async function frontScenario(scenario: "sink" | "pushgateway", workers: n
     nginxRow(upstreams, 1),
     ...(workers > 1 ? [nginxRow(upstreams, workers)] : []),
     ...[...new Set([...ENGINES, "http-proxy"])].map((engine) => dyshardRow(upstreams, engine)),
+    // Through Pushgateways, what --replicas 2 costs beside the rows above (into the sink: the
+    // "replicas" scenario, in rounds).
+    ...(scenario === "pushgateway" ? ENGINES.map((engine) => dyshardRow(upstreams, engine, 2)) : []),
     ...["undici", "native"].map((engine) => ({
       name: `dyshard --workers ${workers} (${engine})`,
       workers,
