@@ -16,6 +16,8 @@ const SINK = fileURLToPath(new URL("./sink.js", import.meta.url));
 
 export interface Upstreams {
   urls: string[];
+  /** Pushes the upstreams got so far (the sink counts them). */
+  count?: () => Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -51,7 +53,9 @@ export async function startSink(n: number, count = false): Promise<Upstreams> {
   const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
   const proc = start(process.execPath, [SINK, ...(count ? ["--count"] : []), ...ports.map(String)]);
   for (const p of ports) await ready(`http://127.0.0.1:${p}/-/ready`, proc, `sink on ${p}`);
-  return { urls: ports.map((p) => `http://127.0.0.1:${p}`), stop: () => stop(proc) };
+  const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+  const pushes = async () => ((await (await fetch(`${urls[0]}/-/total`)).json()) as { requests: number }).requests;
+  return { urls, count: pushes, stop: () => stop(proc) };
 }
 
 export function hasBinary(name: string): boolean {
@@ -161,12 +165,13 @@ ${upstreams.urls.map((u) => `    server ${new URL(u).host};`).join("\n")}
 }
 
 /**
- * dyshard serve with one engine; `workers` adds `--workers N`. A serve command that refuses an
- * option given here (e.g. `--workers` before it exists) gives a skipped row, not an error.
+ * dyshard serve with one engine (none given: its default); `workers` adds `--workers N`. A serve
+ * command that refuses an option given here (e.g. `--workers` before it exists) gives a skipped
+ * row, not an error.
  */
 export async function startDyshard(
   upstreams: Upstreams,
-  opts: { engine: string; workers?: number; extra?: string[]; name?: string },
+  opts: { engine?: string; workers?: number; extra?: string[]; name?: string },
 ): Promise<FrontOrSkip> {
   const port = await freePort();
   const args = [
@@ -174,8 +179,7 @@ export async function startDyshard(
     "serve",
     "--listen",
     `127.0.0.1:${port}`,
-    "--engine",
-    opts.engine,
+    ...(opts.engine === undefined ? [] : ["--engine", opts.engine]),
     "--log-level",
     "warn",
     "--rebalance-interval",
@@ -186,8 +190,8 @@ export async function startDyshard(
   args.push(...(opts.extra ?? []));
   const proc = start(process.execPath, args);
   const url = `http://127.0.0.1:${port}`;
-  const name =
-    opts.name ?? (opts.workers !== undefined ? `dyshard --workers ${opts.workers} (${opts.engine})` : `dyshard --engine ${opts.engine}`);
+  const engine = opts.engine ?? "default engine";
+  const name = opts.name ?? (opts.workers !== undefined ? `dyshard --workers ${opts.workers} (${engine})` : `dyshard --engine ${engine}`);
   try {
     await ready(`${url}/-/ready`, proc, name);
   } catch (err) {

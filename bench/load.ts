@@ -21,11 +21,14 @@ function exposition(): string {
 }
 export const BODY = exposition();
 
+export const CONTENT_TYPE = "text/plain; version=0.0.4";
+export const groupPath = (i: number) => `/metrics/job/bench/instance/host-${i}`;
+
 const REQUESTS = Array.from({ length: GROUPS }, (_, i) => ({
   method: "PUT" as const,
-  path: `/metrics/job/bench/instance/host-${i}`,
+  path: groupPath(i),
   body: BODY,
-  headers: { "content-type": "text/plain; version=0.0.4" },
+  headers: { "content-type": CONTENT_TYPE },
 }));
 
 export interface LoadResult {
@@ -38,17 +41,24 @@ export interface LoadResult {
   cpu_us_per_request: number | null;
   errors: number;
   non_2xx: number;
+  /** Requests the upstreams got per push served, when the run could count them (the sink can). */
+  upstream_requests_per_push?: number;
 }
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** Warm-up, then the timed run against `url`; `pid` is the front's root process. */
-export async function drive(url: string, pid: number | undefined): Promise<LoadResult> {
+/**
+ * Warm-up, then the timed run against `url`; `pid` is the front's root process. `upstreamCount`
+ * (the requests the upstreams got so far) gives the row its upstream requests per push.
+ */
+export async function drive(url: string, pid: number | undefined, upstreamCount?: () => Promise<number>): Promise<LoadResult> {
   if (WARMUP > 0) await autocannon({ url, connections: CONNECTIONS, duration: WARMUP, requests: REQUESTS });
+  const upstreamBefore = await upstreamCount?.();
   const before = pid === undefined ? undefined : snapshot(pid);
   const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, requests: REQUESTS });
   const cpu = pid === undefined || before === undefined ? null : cpuSeconds(before, snapshot(pid));
   const total = r.requests.total;
+  const upstream = upstreamBefore === undefined || !upstreamCount ? undefined : (await upstreamCount()) - upstreamBefore;
   return {
     requests: total,
     requests_per_second: Math.round(total / r.duration),
@@ -58,5 +68,6 @@ export async function drive(url: string, pid: number | undefined): Promise<LoadR
     cpu_us_per_request: cpu === null || total === 0 ? null : round((cpu * 1e6) / total, 1),
     errors: r.errors,
     non_2xx: r.non2xx,
+    ...(upstream === undefined || total === 0 ? {} : { upstream_requests_per_push: round(upstream / total) }),
   };
 }

@@ -21,7 +21,7 @@ export interface Started {
   exited: Promise<string>;
 }
 
-export function start(cmd: string, args: string[], opts: { stdout?: "ignore" | "inherit" } = {}): Started {
+export function start(cmd: string, args: string[], opts: { stdout?: "ignore" | "inherit" | "pipe" } = {}): Started {
   const proc = spawn(cmd, args, { stdio: ["ignore", opts.stdout ?? "ignore", "pipe"] });
   if (proc.pid === undefined) throw new Error(`could not start ${cmd}`);
   children.add(proc);

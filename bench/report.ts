@@ -1,44 +1,37 @@
-// Tables, the goals of the "Performance" issue (PASS/FAIL with their figures), and the files in
+// Tables, the goals of the "Performance" issues (PASS/FAIL with their figures), and the files in
 // bench/results/ (latest.json, latest.md and a timestamped copy of each).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { MemoryResult } from "./memory.js";
 import type { MicroResult } from "./micro.js";
+import type { RatesResult } from "./rates.js";
+import { ratesTable, realUseGoals } from "./report-real-use.js";
 import type { SweepResult } from "./sweep.js";
+import { DASH, num, ok, ratio, table, troubled, verdict, type Goal } from "./tables.js";
 import type { FrontScenario, Row } from "./throughput.js";
+
+export type { Goal } from "./tables.js";
 
 export interface Results {
   meta: Record<string, unknown>;
   micro?: MicroResult | { error: string };
   sink?: FrontScenario | { error: string };
   pushgateway?: FrontScenario | { error: string };
+  wrk?: FrontScenario | { error: string };
+  rates?: RatesResult | { error: string };
+  replicas?: FrontScenario | { error: string };
   /** One run per engine. */
   memory?: MemoryResult[] | { error: string };
   sweep?: SweepResult | { error: string };
   goals?: Goal[];
 }
 
-export interface Goal {
-  status: "PASS" | "FAIL" | "SKIP";
-  line: string;
-}
-
-const DASH = "–";
-const num = (x: number | null | undefined) => (x === null || x === undefined ? DASH : x.toLocaleString("en-US"));
-const ratio = (x: number | null | undefined) => (x === null || x === undefined ? DASH : `${x.toFixed(2)}x`);
-const ok = <T extends object>(x: T | { error: string } | undefined): x is T => x !== undefined && !("error" in x);
-
-/** A Markdown table with padded columns (readable on a terminal too). */
-function table(head: string[], body: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(" | ")} |`;
-  return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(line)].join("\n");
-}
-
 export function frontTable(s: FrontScenario): string {
+  const counted = s.rows.some((r) => r.upstream_requests_per_push !== undefined);
   const head = ["front", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "CPU vs nginx 1w", "req/s vs nginx (same workers)", "errors/non-2xx"];
-  const body = s.rows.map((r: Row) =>
-    r.skipped
+  if (counted) head.push("upstream req/push");
+  const body = s.rows.map((r: Row) => {
+    const cells = r.skipped
       ? [r.front, r.skipped, DASH, DASH, DASH, DASH, DASH, DASH]
       : [
           r.front,
@@ -49,8 +42,9 @@ export function frontTable(s: FrontScenario): string {
           ratio(r.cpu_ratio_nginx_1w),
           ratio(r.rps_ratio_nginx),
           `${r.errors}/${r.non_2xx}`,
-        ],
-  );
+        ];
+    return counted ? [...cells, num(r.upstream_requests_per_push)] : cells;
+  });
   return table(head, body);
 }
 
@@ -136,13 +130,11 @@ export function goals(r: Results): Goal[] {
   const sinkRows = ok(r.sink) ? r.sink.rows : [];
   const find = (prefix: string, workers?: number) =>
     sinkRows.find((x) => x.front.startsWith(prefix) && (workers === undefined || x.workers === workers));
-  const troubled = (x: Row) => ((x.errors ?? 0) + (x.non_2xx ?? 0) > 0 ? ` (but ${x.errors} errors, ${x.non_2xx} non-2xx)` : "");
-  const verdict = (pass: boolean, x: Row[]) => (pass && x.every((y) => !troubled(y)) ? "PASS" : "FAIL");
   const workers = Number(r.meta.workers);
 
   const nginx1 = find("nginx 1 worker");
   for (const engine of ["undici", "native", "http-proxy"]) {
-    const d = sinkRows.find((x) => x.front === `dyshard --engine ${engine}`); // not its --replicas 2 row
+    const d = sinkRows.find((x) => x.engine === engine && x.workers === 1 && x.replicas === undefined);
     const what = `CPU per request, one dyshard process (--engine ${engine}) vs nginx 1 worker`;
     if (!ok(r.sink)) out.push({ status: "SKIP", line: `${what}: sink scenario not run` });
     else if (!d || d.skipped || d.cpu_us_per_request == null) out.push({ status: "SKIP", line: `${what}: ${d?.skipped ?? "no figure"}` });
@@ -201,6 +193,7 @@ export function goals(r: Results): Goal[] {
         line: `${whatR} (--engine ${m.engine}, ${m.pushes} x ${m.bytes_each / 1048576} MiB): peak RSS ${m.peak_rss_mib} MiB, VmHWM ${num(m.hwm_mib)} MiB (goal < ${m.rss_limit_mib} MiB); ${m.answered_200}/${m.pushes} answered 200, upstream got ${m.sink_bytes} of ${m.expected_bytes} bytes${m.all_bytes_arrived ? "" : " (NOT every byte)"}: ${status}`,
       });
     }
+  out.push(...realUseGoals(r));
   out.push(...sweepGoals(r.sweep));
   for (const g of out) if (g.status === "SKIP") g.line += ": SKIP";
   return out;
@@ -214,7 +207,7 @@ export function markdown(r: Results): string {
     "",
     `Node ${m.node}, ${m.cpus} CPUs, ${m.nginx ?? "nginx absent"}. Load: autocannon, ${m.connections} connections, ${m.warmup_s} s warm-up then ${m.duration_s} s, ${m.body_bytes}-byte PUT bodies (40 gauge lines of exposition text) over ${m.groups} groups. CPU µs/req: utime+stime of all the front's processes (/proc, CLK_TCK ${m.clk_tck}) over the timed run / requests. Load generator, front and upstreams share the machine.`,
   ];
-  for (const key of ["sink", "pushgateway"] as const) {
+  for (const key of ["sink", "pushgateway", "wrk", "replicas"] as const) {
     const s = r[key];
     if (!s) continue;
     parts.push("", `## Scenario "${key}"`, "");
@@ -222,11 +215,19 @@ export function markdown(r: Results): string {
     else {
       const rounds = Math.max(...s.rows.map((r) => r.rounds ?? 1));
       parts.push(
-        `Upstreams: ${s.upstream}.${rounds > 1 ? ` Every front ran ${rounds} rounds, taken in turn; each figure is the median of its rounds (CPU: median and range).` : ""}`,
+        `${s.load ? `Load: ${s.load}. ` : ""}Upstreams: ${s.upstream}.${rounds > 1 ? ` Every front ran ${rounds} rounds, taken in turn; each figure is the median of its rounds (CPU: median and range).` : ""}`,
         "",
         frontTable(s),
       );
       for (const n of s.notes) parts.push("", `Note: ${n}`);
+    }
+  }
+  if (r.rates) {
+    parts.push("", `## Scenario "rates"`, "");
+    if ("error" in r.rates) parts.push(`failed: ${r.rates.error}`);
+    else {
+      parts.push(ratesTable(r.rates));
+      for (const n of r.rates.notes) parts.push("", `Note: ${n}`);
     }
   }
   if (r.micro)

@@ -1,5 +1,6 @@
 // A trivial upstream for the benchmark: reads the body and answers 200, on each port given.
-//   node sink.js PORT...            answers 200 with an empty body
+//   node sink.js PORT...            answers 200 with an empty body; GET /-/total answers
+//                                   {"requests":R} (pushes under /metrics/ over all ports)
 //   node sink.js --count PORT...    also counts the body bytes: each push under /metrics/ is answered
 //                                   {"bytes":N} (what arrived), and GET /-/total answers
 //                                   {"requests":R,"bytes":B,"max_bytes":M} over all ports.
@@ -14,6 +15,12 @@ for (const port of ports) {
   http
     .createServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, (req, res) => {
       if (!count) {
+        if (req.url === "/-/total") {
+          req.resume();
+          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ requests: total.requests }));
+          return;
+        }
+        if (req.url?.startsWith("/metrics/")) total.requests++;
         req.on("data", () => {});
         req.on("end", () => res.writeHead(200, { "content-length": "0" }).end());
         return;
