@@ -15,7 +15,7 @@ import { mapLimit } from "../core/map-limit.js";
 import { asCopy, atLeastAsNew, families } from "./copies.js";
 import { groupId, isAcknowledged, type HandoverPlan, type HandoverStep } from "./plan.js";
 import { writeStandbys } from "./standby-writes.js";
-import { readOnly } from "./inventory.js";
+import { readOnly, READ_BACK_PAUSE_MS, READ_BACK_TRIES, sleep } from "./inventory.js";
 import { acting, staleCopies, type StepResult, type Working } from "./step-results.js";
 
 export type { StepOutcome, StepResult } from "./step-results.js";
@@ -66,9 +66,7 @@ async function executeChunk(owner: number, steps: HandoverStep[], deps: ExecuteD
     const ids = new Set(steps.map((s) => groupId(s.group)));
     const fresh = await readOnly(deps.client, ownerUrl, ids);
     const brought = await mapLimit(steps, deps.concurrency, (step) => bringToOwner(step, ownerUrl, fresh, deps));
-    const wrote = brought.some((r) => r.outcome === "copied" || r.outcome === "promoted" || r.outcome === "merged");
-    const confirm = wrote ? await readOnly(deps.client, ownerUrl, ids) : fresh;
-    const checked = brought.map((r) => (acting(r) && r.step.action !== "expire" ? checkOwner(r, ownerUrl, confirm, deps) : r));
+    const { confirm, checked } = await confirmOwner(brought, ownerUrl, ids, fresh, deps);
     const replicated = await writeStandbys(checked, confirm, deps);
     return await mapLimit(replicated, deps.concurrency, (r) => (acting(r) ? removeStale(r, deps) : Promise.resolve(strip(r))));
   } catch (err) {
@@ -150,6 +148,31 @@ async function bringAcknowledged(
     return { step, outcome: "copied", deleted: 0 };
   } catch (err) {
     return { step, outcome: "failed", deleted: 0, error: (err as Error).message };
+  }
+}
+
+const wrote = (r: StepResult) => r.outcome === "copied" || r.outcome === "promoted" || r.outcome === "merged";
+
+/**
+ * The owner read back after the chunk's writes, and each step checked against it. Read again, up to
+ * READ_BACK_TRIES times, while a write is not seen: an instance run with
+ * --push.disable-consistency-check answers 202 and applies the push a moment later.
+ */
+async function confirmOwner(
+  brought: StepResult[],
+  ownerUrl: string,
+  ids: ReadonlySet<string>,
+  fresh: Map<string, ApiGroup>,
+  deps: ExecuteDeps,
+): Promise<{ confirm: Map<string, ApiGroup>; checked: StepResult[] }> {
+  const check = (confirm: Map<string, ApiGroup>) =>
+    brought.map((r) => (acting(r) && r.step.action !== "expire" ? checkOwner(r, ownerUrl, confirm, deps) : r));
+  if (!brought.some(wrote)) return { confirm: fresh, checked: check(fresh) };
+  for (let tries = 1; ; tries++) {
+    const confirm = await readOnly(deps.client, ownerUrl, ids);
+    const checked = check(confirm);
+    if (tries >= READ_BACK_TRIES || !checked.some((r, i) => wrote(brought[i] as StepResult) && !acting(r))) return { confirm, checked };
+    await sleep(READ_BACK_PAUSE_MS);
   }
 }
 

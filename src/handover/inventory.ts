@@ -85,6 +85,11 @@ export async function readSources(
   return { snapshot, errors };
 }
 
+/** How often, and how far apart, a write not seen yet is read back again (see executor.ts confirmOwner). */
+export const READ_BACK_TRIES = 5;
+export const READ_BACK_PAUSE_MS = 100;
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 /** The groups of `url` whose groupId is in `ids`, by groupId. */
 export async function readOnly(client: PushgatewayClient, url: string, ids: ReadonlySet<string>): Promise<Map<string, ApiGroup>> {
   const out = new Map<string, ApiGroup>();

@@ -201,3 +201,29 @@ describe("handover of stale groups", () => {
     assert.match(metrics, /^dyshard_handover_last_run_duration_seconds \d/m);
   });
 });
+
+describe("handover onto Pushgateways run with --push.disable-consistency-check (they answer pushes 202)", () => {
+  it("moves 30 misplaced groups in one run: none failed, each once on its owner with its value", async () => {
+    const pgs = await startPushgateways(3, ["--push.disable-consistency-check"]);
+    const app = await startDyshard(
+      pgs.map((p) => p.url),
+      { rebalanceInterval: "0", rebalanceSettle: "1h" },
+    );
+    try {
+      const expected = new Map<string, string>();
+      for (let i = 0; i < 30; i++) {
+        const owner = app.membership.owner(key(`nocheck-${i}`))!.slot;
+        const res = await push(pgs[(owner + 1) % 3]!.url, path(-1).replace("host--1", `nocheck-${i}`), `v ${i}\n`);
+        assert.equal(res.status, 202);
+        expected.set(`nocheck-${i}`, String(i));
+      }
+      await waitFor("the pushes applied", async () => (await snapshot(pgs)).size === 30);
+      const report = (await (await fetch(`${app.url}/-/dyshard/rebalance`, { method: "POST" })).json()) as Record<string, unknown>;
+      assert.deepEqual([report.copied, report.deleted, report.failed], [30, 30, 0], JSON.stringify(report));
+      assert.ok(await converged(app, pgs, expected));
+    } finally {
+      await app.stop();
+      await stopAll(pgs);
+    }
+  });
+});

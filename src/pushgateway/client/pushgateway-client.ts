@@ -86,15 +86,20 @@ export class PushgatewayClient {
     };
   }
 
-  /** PUT (replace the group) or POST (replace only the families in `text`). */
-  async push(url: string, labels: Record<string, string>, text: string, method: "PUT" | "POST" = "PUT"): Promise<void> {
+  /**
+   * PUT (replace the group) or POST (replace only the families in `text`): its status, 200, or 202
+   * from an instance run with --push.disable-consistency-check, which applies the push a moment later.
+   */
+  async push(url: string, labels: Record<string, string>, text: string, method: "PUT" | "POST" = "PUT"): Promise<200 | 202> {
     const res = await request(url + groupPath(labels), {
       method,
       body: text,
       ...this.options(url, undefined, { "content-type": "text/plain; version=0.0.4" }),
     });
     const answer = await res.body.text();
-    if (res.statusCode !== 200) throw new Error(`${method} ${url}${groupPath(labels)} answered ${res.statusCode}: ${answer.trim()}`);
+    if (res.statusCode !== 200 && res.statusCode !== 202)
+      throw new Error(`${method} ${url}${groupPath(labels)} answered ${res.statusCode}: ${answer.trim()}`);
+    return res.statusCode;
   }
 
   async delete(url: string, labels: Record<string, string>): Promise<void> {
