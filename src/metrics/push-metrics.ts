@@ -8,9 +8,15 @@ import { PlainHistogram } from "./plain-histogram.js";
 
 export type Metrics = ReturnType<typeof dataMetrics>;
 
+/** How often the event loop delay is sampled: a loop blocked this long is always seen. */
+export const EVENT_LOOP_SAMPLE_MS = 100;
+
 /** Push metrics, ring view and process metrics (one set per process that serves pushes). */
 export function dataMetrics(membership: Membership, registry = new Registry()) {
-  collectDefaultMetrics({ register: registry });
+  // prom-client samples the event loop delay (nodejs_eventloop_lag_*) with a libuv timer that
+  // wakes the process every 10 ms by default: 100 wake-ups a second even when idle, a cost per
+  // push at low rates that nginx does not pay (bench/README.md, "At fixed rates").
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   // prom-client names these gauges `*_total`, which `promtool check metrics` rejects; its
   // nodejs_active_handles / _requests / _resources gauges (by type) carry the same counts.
   for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"])
