@@ -35,7 +35,7 @@ export const SETTINGS: Setting[] = [
     path: "engine",
     flag: "--engine <undici|native|http-proxy>",
     env: "DYSHARD_ENGINE",
-    description: "forwarding engine in proxy mode (default undici)",
+    description: "forwarding engine in proxy mode (default native)",
   },
   {
     path: "shard_by",
