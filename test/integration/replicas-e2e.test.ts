@@ -126,14 +126,19 @@ describe("--replicas 2: no group lost when instances die with their disks", () =
                 }
               })()
             : Promise.resolve();
-          await pgs[victim]!.kill();
-          await waitFor("the instance seen down", async () => !(await ringOf(base(0), h64)).healthySlots.includes(victim), 10_000, 100);
-          const promotedMs = await settled(`every group a primary on a live owner, slot ${victim} down`);
-          await pgs[victim]!.restart(); // empty: persistence is off
-          await waitFor("the instance seen up", async () => (await ringOf(base(0), h64)).healthySlots.includes(victim), 10_000, 100);
-          const backMs = await settled(`every group in place again, slot ${victim} back empty`);
-          stop = true;
-          await loopDone;
+          // The loop stops whatever happens: a failed wait left it pushing to stopped fronts forever.
+          let promotedMs: number, backMs: number;
+          try {
+            await pgs[victim]!.kill();
+            await waitFor("the instance seen down", async () => !(await ringOf(base(0), h64)).healthySlots.includes(victim), 10_000, 100);
+            promotedMs = await settled(`every group a primary on a live owner, slot ${victim} down`);
+            await pgs[victim]!.restart(); // empty: persistence is off
+            await waitFor("the instance seen up", async () => (await ringOf(base(0), h64)).healthySlots.includes(victim), 10_000, 100);
+            backMs = await settled(`every group in place again, slot ${victim} back empty`);
+          } finally {
+            stop = true;
+            await loopDone;
+          }
           return { downToInPlaceMs: promotedMs, backMs, pushed, failed };
         };
         const first = await lose(0, true);
