@@ -33,9 +33,9 @@ export const SETTINGS: Setting[] = [
   { path: "mode", flag: "--mode <proxy|redirect>", env: "DYSHARD_MODE", description: "proxy pushes (default) or answer 307 to the owner" },
   {
     path: "engine",
-    flag: "--engine <undici|native|http-proxy>",
+    flag: "--engine <native|undici|http-proxy>",
     env: "DYSHARD_ENGINE",
-    description: "forwarding engine in proxy mode (default undici)",
+    description: "forwarding engine in proxy mode (default native)",
   },
   {
     path: "shard_by",

@@ -163,7 +163,7 @@ export const fileSchema = z
   .object({
     listen: listen.default("0.0.0.0:9091"),
     mode: z.enum(["proxy", "redirect"]).default("proxy"),
-    engine: z.enum(["undici", "native", "http-proxy"]).default("undici"),
+    engine: z.enum(["undici", "native", "http-proxy"]).default("native"),
     shard_by: z.enum(["group", "job"]).default("group"),
     upstreams: z.array(upstream).default([]),
     health: z

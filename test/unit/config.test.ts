@@ -33,7 +33,7 @@ describe("loadConfig", () => {
     const c = loadConfig({ flags: { upstream: ["http://127.0.0.1:9101"] } });
     assert.deepEqual(c.listen, { host: "0.0.0.0", port: 9091 });
     assert.equal(c.mode, "proxy");
-    assert.equal(c.engine, "undici");
+    assert.equal(c.engine, "native");
     assert.equal(c.shardBy, "group");
     assert.equal(c.limits.retryBodyBytes, 1024 * 1024);
     assert.deepEqual(c.upstreams, [{ url: "http://127.0.0.1:9101", slot: 0, retired: false }]);

@@ -1,6 +1,6 @@
-// The default engine: one undici Pool (keep-alive connections) per upstream origin, driven through
-// `dispatch` with a handler that writes the answer straight into the client's response: no
-// intermediate stream or promise per chunk on the push path.
+// `--engine undici`, the general client: one undici Pool (keep-alive connections) per upstream
+// origin, driven through `dispatch` with a handler that writes the answer straight into the
+// client's response: no intermediate stream or promise per chunk on the push path.
 import type { ServerResponse } from "node:http";
 import { Pool, type Dispatcher } from "undici";
 import type { AttemptResult, Engine, UpstreamRequest } from "./engine.js";
