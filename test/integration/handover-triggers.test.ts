@@ -4,7 +4,7 @@
 // --shutdown-timeout. Runs are counted as the Pushgateway itself counts them: every run reads
 // GET /api/v1/metrics of each healthy instance once (nothing is misplaced here, so nothing more).
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { after, afterEach, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RunReport } from "../../src/handover/run-report.js";
 import { routingKey } from "../../src/pushgateway/grouping-key.js";
@@ -62,11 +62,13 @@ describe("handover triggers", () => {
   before(async () => {
     pgs = await startPushgateways(2);
   });
-  after(async () => {
+  // A test that failed left its dyshard running: stopped here, or its timers would keep the file from ending.
+  afterEach(async () => {
     for (const pg of pgs ?? []) if (pg.pid) resume(pg);
     await Promise.race([app?.stop(), sleep(3000)]);
-    await stopAll(pgs ?? []);
+    app = undefined;
   });
+  after(async () => stopAll(pgs ?? []));
 
   it("30 callers arriving during a run (10 POST, 10 POST dry runs, 10 direct) are all answered, by 2 more runs at most, and no run follows in the next 1 s", async () => {
     app = await startDyshard(
