@@ -15,7 +15,7 @@ import { mapLimit } from "../core/map-limit.js";
 import { asCopy, atLeastAsNew, families } from "./copies.js";
 import { groupId, isAcknowledged, type HandoverPlan, type HandoverStep } from "./plan.js";
 import { writeStandbys } from "./standby-writes.js";
-import { readOnly, READ_BACK_PAUSE_MS, READ_BACK_TRIES, sleep } from "./inventory.js";
+import { readBack, readOnly } from "./inventory.js";
 import { acting, staleCopies, type StepResult, type Working } from "./step-results.js";
 
 export type { StepOutcome, StepResult } from "./step-results.js";
@@ -153,11 +153,7 @@ async function bringAcknowledged(
 
 const wrote = (r: StepResult) => r.outcome === "copied" || r.outcome === "promoted" || r.outcome === "merged";
 
-/**
- * The owner read back after the chunk's writes, and each step checked against it. Read again, up to
- * READ_BACK_TRIES times, while a write is not seen: an instance run with
- * --push.disable-consistency-check answers 202 and applies the push a moment later.
- */
+/** The owner read back after the chunk's writes (again while a write is not seen: readBack), each step checked against it. */
 async function confirmOwner(
   brought: StepResult[],
   ownerUrl: string,
@@ -165,15 +161,15 @@ async function confirmOwner(
   fresh: Map<string, ApiGroup>,
   deps: ExecuteDeps,
 ): Promise<{ confirm: Map<string, ApiGroup>; checked: StepResult[] }> {
-  const check = (confirm: Map<string, ApiGroup>) =>
-    brought.map((r) => (acting(r) && r.step.action !== "expire" ? checkOwner(r, ownerUrl, confirm, deps) : r));
-  if (!brought.some(wrote)) return { confirm: fresh, checked: check(fresh) };
-  for (let tries = 1; ; tries++) {
-    const confirm = await readOnly(deps.client, ownerUrl, ids);
-    const checked = check(confirm);
-    if (tries >= READ_BACK_TRIES || !checked.some((r, i) => wrote(brought[i] as StepResult) && !acting(r))) return { confirm, checked };
-    await sleep(READ_BACK_PAUSE_MS);
-  }
+  const check = (confirm: Map<string, ApiGroup>) => ({
+    confirm,
+    checked: brought.map((r) => (acting(r) && r.step.action !== "expire" ? checkOwner(r, ownerUrl, confirm, deps) : r)),
+  });
+  if (!brought.some(wrote)) return check(fresh);
+  return readBack(
+    async () => check(await readOnly(deps.client, ownerUrl, ids)),
+    ({ checked }) => checked.some((r, i) => wrote(brought[i] as StepResult) && !acting(r)),
+  );
 }
 
 /** The owner, read back, must hold the group at least as new as every copy about to be deleted. */

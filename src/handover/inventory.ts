@@ -4,6 +4,7 @@
 // steps act on (`readSources`) and, chunk by chunk, only the chunk's groups of an owner (`readOnly`).
 // That keeps a run over 100,000 groups within a few dozen MiB (bench/README.md, "sweep").
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Member } from "../membership/member.js";
 import type { PushgatewayClient } from "../pushgateway/client/pushgateway-client.js";
 import type { ApiGroup } from "../pushgateway/exposition.js";
@@ -85,10 +86,18 @@ export async function readSources(
   return { snapshot, errors };
 }
 
-/** How often, and how far apart, a write not seen yet is read back again (see executor.ts confirmOwner). */
-export const READ_BACK_TRIES = 5;
-export const READ_BACK_PAUSE_MS = 100;
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/**
+ * `read()` again, at most 5 times 100 ms apart, while `unseen` says a write is not in its answer:
+ * an instance run with --push.disable-consistency-check answers a push 202 and applies it a moment
+ * later (the confirm reads of executor.ts and standby-writes.ts).
+ */
+export async function readBack<T>(read: () => Promise<T>, unseen: (answer: T) => boolean): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    const answer = await read();
+    if (tries >= 5 || !unseen(answer)) return answer;
+    await sleep(100);
+  }
+}
 
 /** The groups of `url` whose groupId is in `ids`, by groupId. */
 export async function readOnly(client: PushgatewayClient, url: string, ids: ReadonlySet<string>): Promise<Map<string, ApiGroup>> {

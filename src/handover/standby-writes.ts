@@ -10,7 +10,7 @@ import { standbyLabels } from "../pushgateway/replica.js";
 import { mapLimit } from "../core/map-limit.js";
 import { asCopy, atLeastAsNew } from "./copies.js";
 import { groupId, isAcknowledged } from "./plan.js";
-import { readOnly, READ_BACK_PAUSE_MS, READ_BACK_TRIES, sleep } from "./inventory.js";
+import { readBack, readOnly } from "./inventory.js";
 import { acting, staleCopies, type StepResult, type Working } from "./step-results.js";
 
 export interface StandbyDeps {
@@ -39,23 +39,21 @@ export async function writeStandbys(results: StepResult[], confirm: Map<string, 
       (errors[i] as string[]).push(`standby copy to ${url}: ${(err as Error).message}`);
     }
   });
-  // Read back again while a written standby copy is not seen (a 202: see executor.ts confirmOwner).
-  for (let tries = 1; ; tries++) {
-    const readBack = await readStandbys(results, deps);
-    const missing = results.map((r) => (acting(r) && r.step.standbys ? standbysMissing(r, readBack, deps.snapshot) : undefined));
-    if (tries < READ_BACK_TRIES && missing.some((m, i) => m !== undefined && (written[i] as number) > 0)) {
-      await sleep(READ_BACK_PAUSE_MS);
-      continue;
-    }
-    return results.map((r, i): Working => {
-      if (!acting(r) || !r.step.standbys) return r;
-      const n = written[i] as number;
-      const outcome = r.outcome === "deleted" && n > 0 ? "replicated" : r.outcome;
-      const error = [...(r.error ? [r.error] : []), ...(errors[i] as string[])].join("; ");
-      const keepStandby = missing[i];
-      return { ...r, outcome, replicated: n, ...(error ? { error } : {}), ...(keepStandby ? { keepStandby } : {}) };
-    });
-  }
+  const missingOf = (back: Map<number, ReadBack>) =>
+    results.map((r) => (acting(r) && r.step.standbys ? standbysMissing(r, back, deps.snapshot) : undefined));
+  // Read again while a standby copy written is not seen (a 202: inventory.ts readBack).
+  const missing = await readBack(
+    async () => missingOf(await readStandbys(results, deps)),
+    (m) => m.some((why, i) => why !== undefined && (written[i] as number) > 0),
+  );
+  return results.map((r, i): Working => {
+    if (!acting(r) || !r.step.standbys) return r;
+    const n = written[i] as number;
+    const outcome = r.outcome === "deleted" && n > 0 ? "replicated" : r.outcome;
+    const error = [...(r.error ? [r.error] : []), ...(errors[i] as string[])].join("; ");
+    const keepStandby = missing[i];
+    return { ...r, outcome, replicated: n, ...(error ? { error } : {}), ...(keepStandby ? { keepStandby } : {}) };
+  });
 }
 
 /** Reads back every standby slot of the steps that have stale standby copies to delete. */

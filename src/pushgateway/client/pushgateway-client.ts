@@ -87,10 +87,10 @@ export class PushgatewayClient {
   }
 
   /**
-   * PUT (replace the group) or POST (replace only the families in `text`): its status, 200, or 202
-   * from an instance run with --push.disable-consistency-check, which applies the push a moment later.
+   * PUT (replace the group) or POST (replace only the families in `text`). 202 is a success too: an
+   * instance run with --push.disable-consistency-check answers it and applies the push a moment later.
    */
-  async push(url: string, labels: Record<string, string>, text: string, method: "PUT" | "POST" = "PUT"): Promise<200 | 202> {
+  async push(url: string, labels: Record<string, string>, text: string, method: "PUT" | "POST" = "PUT"): Promise<void> {
     const res = await request(url + groupPath(labels), {
       method,
       body: text,
@@ -99,7 +99,6 @@ export class PushgatewayClient {
     const answer = await res.body.text();
     if (res.statusCode !== 200 && res.statusCode !== 202)
       throw new Error(`${method} ${url}${groupPath(labels)} answered ${res.statusCode}: ${answer.trim()}`);
-    return res.statusCode;
   }
 
   async delete(url: string, labels: Record<string, string>): Promise<void> {
