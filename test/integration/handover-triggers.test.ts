@@ -13,6 +13,7 @@ import { Ring } from "../../src/routing/ring.js";
 import { spawnDyshard, timeSigterm, startDyshard } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
 import { startPushgateways, stopAll, type Pushgateway } from "../support/pushgateway.js";
+import { freeze, thaw } from "../support/freeze.js";
 
 type App = Awaited<ReturnType<typeof startDyshard>>;
 
@@ -38,8 +39,8 @@ async function quiet(pg: Pushgateway): Promise<number> {
   throw new Error("the handover never went quiet");
 }
 
-const pause = (pg: Pushgateway) => process.kill(pg.pid as number, "SIGSTOP");
-const resume = (pg: Pushgateway) => process.kill(pg.pid as number, "SIGCONT");
+const pause = (pg: Pushgateway) => freeze(pg.pid as number);
+const resume = (pg: Pushgateway) => thaw(pg.pid as number);
 
 /** A caller's answer: its status and whether it was a dry run, or "no answer" within `ms`. */
 type Answer = { status: number; dry: boolean } | "no answer";
@@ -64,7 +65,7 @@ describe("handover triggers", () => {
   });
   // A test that failed left its dyshard running: stopped here, or its timers would keep the file from ending.
   afterEach(async () => {
-    for (const pg of pgs ?? []) if (pg.pid) resume(pg);
+    for (const pg of pgs ?? []) if (pg.pid) await resume(pg);
     await Promise.race([app?.stop(), sleep(3000)]);
     app = undefined;
   });
@@ -79,7 +80,7 @@ describe("handover triggers", () => {
     const base = await quiet(pgs[1]!);
     const counted = await runsCounted(app);
     // The first run hangs in the inventory of the paused instance, so every other caller arrives during it.
-    pause(pgs[0]!);
+    await pause(pgs[0]!);
     let answers: Promise<Answer[]>;
     try {
       const first = direct(app, false);
@@ -92,7 +93,7 @@ describe("handover triggers", () => {
       answers = Promise.all([first, ...calls]);
       await sleep(300);
     } finally {
-      resume(pgs[0]!);
+      await resume(pgs[0]!);
     }
     const got = await answers;
     const runs = (await inventories(pgs[1]!)) - base;
@@ -120,7 +121,7 @@ describe("handover triggers", () => {
       { rebalanceInterval: "300ms", rebalanceSettle: "100ms", upstreamTimeout: "1s", healthFall: "3", healthRise: "1" },
     );
     await sleep(500);
-    pause(pgs[0]!);
+    await pause(pgs[0]!);
     let report: RunReport | undefined;
     let ms = 0;
     try {
@@ -132,7 +133,7 @@ describe("handover triggers", () => {
       ms = performance.now() - t0;
       await sleep(Math.max(0, 2500 - ms));
     } finally {
-      resume(pgs[0]!);
+      await resume(pgs[0]!);
     }
     await waitFor("the paused instance back on the ring", async () => app!.membership.healthyCount() === 2);
     await sleep(500);
@@ -158,7 +159,7 @@ describe("handover triggers", () => {
     );
     await waitFor("the start-up run", async () => (await inventories(pgs[1]!)) >= 1);
     await quiet(pgs[1]!); // so that the run below is the one in progress, not queued behind start-up's
-    pause(pgs[0]!);
+    await pause(pgs[0]!);
     try {
       const hung = app.handover.run().then(
         (r) => r,
@@ -185,7 +186,7 @@ describe("handover triggers", () => {
       await sleep(300);
       assert.equal((await inventories(pgs[1]!)) - base, 0, "no run after stop");
     } finally {
-      resume(pgs[0]!);
+      await resume(pgs[0]!);
     }
     app = undefined;
   });
@@ -199,7 +200,7 @@ describe("handover triggers", () => {
         if (new Ring(["healthy", "healthy"], h64).owner(routingKey({ job: "hang", labels: { instance: `i${i}` } })) === 0)
           instance = `i${i}`;
       await sleep(300);
-      pause(pgs[0]!);
+      await pause(pgs[0]!);
       const calls = [
         rebalance(d.url, false, 10_000),
         rebalance(d.url, false, 10_000),
@@ -215,7 +216,7 @@ describe("handover triggers", () => {
       assert.ok(ms < 3000, `exited in ${ms.toFixed(0)} ms`);
       await Promise.all(calls);
     } finally {
-      resume(pgs[0]!);
+      await resume(pgs[0]!);
       await d.stop("SIGKILL");
     }
   });
@@ -232,7 +233,7 @@ describe("handover triggers", () => {
     ]);
     try {
       await sleep(500);
-      pause(pgs[0]!);
+      await pause(pgs[0]!);
       const answered = (res: Response) => res.text().then((text) => ({ status: res.status, text }));
       const post = () =>
         fetch(`${d.url}/-/dyshard/rebalance`, { method: "POST", signal: AbortSignal.timeout(10_000) }).then(answered, () => undefined);
@@ -246,7 +247,7 @@ describe("handover triggers", () => {
       assert.equal(second?.status, 503, JSON.stringify(second));
       assert.match(second.text, /stopping/);
     } finally {
-      resume(pgs[0]!);
+      await resume(pgs[0]!);
       await d.stop("SIGKILL");
     }
   });

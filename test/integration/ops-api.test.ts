@@ -10,6 +10,7 @@ import { spawnReadyWorkers, startDyshard, type DyshardProcess } from "../support
 import { waitFor } from "../support/ports.js";
 import { inParallel, push } from "../support/push.js";
 import { startPushgateways, stopAll, type Pushgateway, type PushgatewayGroup } from "../support/pushgateway.js";
+import { freeze, thaw } from "../support/freeze.js";
 
 interface Merged {
   status: string;
@@ -110,7 +111,7 @@ describe("the Pushgateway API through dyshard", () => {
   });
 
   it("an instance that hangs past the deadline is named as timed out, and the answer comes within it", async () => {
-    process.kill(pgs[1]!.pid!, "SIGSTOP");
+    await freeze(pgs[1]!.pid!);
     try {
       const t0 = performance.now();
       const { status, body } = await getJson<Merged>(`${app.url}/api/v1/metrics`);
@@ -127,7 +128,7 @@ describe("the Pushgateway API through dyshard", () => {
       assert.ok(ms < 2500, `answered in ${ms.toFixed(0)} ms, bound 2500 ms (deadline 1000 ms)`);
       assert.ok(body.data.every((g) => g.dyshard_upstream !== pgs[1]!.url));
     } finally {
-      process.kill(pgs[1]!.pid!, "SIGCONT");
+      await thaw(pgs[1]!.pid!);
     }
     await waitFor("slot 1 healthy again", async () => app.membership.healthyCount() === 3);
   });

@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { startDyshard } from "../support/dyshard.js";
 import { closing, rawRequest } from "../support/raw-http.js";
 import { Pushgateway, startPushgateways, stopAll } from "../support/pushgateway.js";
+import { freeze, thaw } from "../support/freeze.js";
 
 type App = Awaited<ReturnType<typeof startDyshard>>;
 
@@ -161,7 +162,7 @@ describe("client timeouts and health reasons", () => {
     );
     const pid = pgs[1]!.pid!;
     try {
-      process.kill(pid, "SIGSTOP");
+      await freeze(pid);
       const deadline = Date.now() + 5000;
       let reason = "";
       while (Date.now() < deadline) {
@@ -172,7 +173,7 @@ describe("client timeouts and health reasons", () => {
       }
       assert.match(reason, /failing checks of \/-\/ready: timed out after 300ms/);
     } finally {
-      process.kill(pid, "SIGCONT");
+      await thaw(pid);
       await app.stop();
     }
   });

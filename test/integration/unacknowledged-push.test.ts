@@ -11,6 +11,7 @@ import { spawnDyshard, startDyshard } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
 import { push } from "../support/push.js";
 import { startPushgateways, stopAll, type Pushgateway, type PushgatewayGroup } from "../support/pushgateway.js";
+import { freeze, thaw } from "../support/freeze.js";
 
 const JOB = "unacked";
 const GROUPS = 24;
@@ -105,7 +106,7 @@ for (const [mode, start] of [
         const owned = Array.from({ length: GROUPS }, (_, i) => i).filter((i) => owners.owner(key(i)) === victim);
         assert.ok(owned.length >= 3, `slot ${victim} owns ${owned.length} of ${GROUPS} groups`);
         stopped = pgs[victim]!.pid!;
-        process.kill(stopped, "SIGSTOP");
+        await freeze(stopped);
         step(`slot ${victim} stopped; it owns ${owned.length} groups`);
         // Past the upstream timeout and the health checks' verdict, and on: pushes fail over and are acknowledged.
         await waitFor("the hung owner off the ring", async () => !(await app.healthy(victim)), 10_000);
@@ -120,7 +121,7 @@ for (const [mode, start] of [
         step("pushers stopped");
         assert.ok(timedOut.size > 0, "some pushes were answered 504 while the owner hung");
 
-        process.kill(stopped, "SIGCONT");
+        await thaw(stopped);
         stopped = undefined;
         await waitFor("the owner back on the ring", async () => app.healthy(victim), 10_000);
         step("owner back");

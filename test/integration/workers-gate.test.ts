@@ -15,6 +15,7 @@ import { spawnWorkers, type DyshardProcess } from "../support/dyshard.js";
 import { waitFor } from "../support/ports.js";
 import { push } from "../support/push.js";
 import { startPushgateways, stopAll, type Pushgateway } from "../support/pushgateway.js";
+import { freeze, thaw } from "../support/freeze.js";
 
 /** One request on a connection of its own (the primary hands each new connection to a free worker). */
 function once(url: string, method: string, path: string, body = "", ms = 2000): Promise<{ status: number; text: string } | "no answer"> {
@@ -42,8 +43,8 @@ describe("--workers 2: the move's gate and a hung or dead worker", () => {
   let pgs: Pushgateway[];
   let d: DyshardProcess;
   const stopped = new Set<number>();
-  const pause = (pid: number) => (process.kill(pid, "SIGSTOP"), stopped.add(pid));
-  const resume = (pid: number) => (process.kill(pid, "SIGCONT"), stopped.delete(pid));
+  const pause = (pid: number) => (stopped.add(pid), freeze(pid));
+  const resume = (pid: number) => (stopped.delete(pid), thaw(pid));
   let owner: (instance: string) => number;
 
   before(async () => {
@@ -87,7 +88,7 @@ describe("--workers 2: the move's gate and a hung or dead worker", () => {
   it("a worker SIGKILLed while a move waits for it: the rebalance answers within 1.5 s, another worker is forked and takes part in the next move and serves pushes", async () => {
     const [a, b] = children(d.proc.pid as number) as [number, number];
     await misplace("g1");
-    pause(a);
+    await pause(a);
     await spend();
     const asked = rebalance(10_000);
     await sleep(700);
@@ -110,13 +111,13 @@ describe("--workers 2: the move's gate and a hung or dead worker", () => {
     assert.notEqual(next.answer, "no answer");
     assert.ok(next.ms < 1500 && next.copied === 1, `next run: ${JSON.stringify(next)}`);
     // With the older worker paused, the new one serves every push.
-    pause(b);
+    await pause(b);
     try {
       await spend();
       for (let i = 0; i < 3; i++)
         assert.deepEqual(await once(d.url, "PUT", `/metrics/job/gate/instance/g2`, "v 2\n"), { status: 200, text: "" });
     } finally {
-      resume(b);
+      await resume(b);
     }
     assert.ok(d.output().includes("worker died"), "the death is logged");
   });
@@ -124,13 +125,13 @@ describe("--workers 2: the move's gate and a hung or dead worker", () => {
   it("a worker that stays hung is given up on after upstream timeout + 1 s (4 s, + 1.5 s); resumed, it serves the moved group", async () => {
     const [w] = children(d.proc.pid as number) as [number];
     await misplace("g3");
-    pause(w);
+    await pause(w);
     let r: Awaited<ReturnType<typeof rebalance>>;
     try {
       await spend();
       r = await rebalance(10_000);
     } finally {
-      resume(w);
+      await resume(w);
     }
     process.stdout.write(
       `# hung worker during a move: rebalance ${r.answer === "no answer" ? "not answered within 10 s" : `answered in ${r.ms.toFixed(0)} ms`}\n`,
