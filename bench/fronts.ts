@@ -171,10 +171,11 @@ ${upstreams.urls.map((u) => `    server ${new URL(u).host};`).join("\n")}
  */
 export async function startDyshard(
   upstreams: Upstreams,
-  opts: { engine?: string; workers?: number; extra?: string[]; name?: string },
+  opts: { engine?: string; workers?: number; extra?: string[]; name?: string; nodeFlags?: string[]; onStdout?: (text: string) => void },
 ): Promise<FrontOrSkip> {
   const port = await freePort();
   const args = [
+    ...(opts.nodeFlags ?? []),
     CLI,
     "serve",
     "--listen",
@@ -188,7 +189,8 @@ export async function startDyshard(
   ];
   if (opts.workers !== undefined) args.push("--workers", String(opts.workers));
   args.push(...(opts.extra ?? []));
-  const proc = start(process.execPath, args);
+  const proc = start(process.execPath, args, { stdout: opts.onStdout ? "pipe" : "ignore" });
+  if (opts.onStdout) proc.proc.stdout?.setEncoding("utf8").on("data", opts.onStdout);
   const url = `http://127.0.0.1:${port}`;
   const engine = opts.engine ?? "default engine";
   const name = opts.name ?? (opts.workers !== undefined ? `dyshard --workers ${opts.workers} (${engine})` : `dyshard --engine ${engine}`);

@@ -24,7 +24,7 @@ export const BODY = exposition();
 export const CONTENT_TYPE = "text/plain; version=0.0.4";
 export const groupPath = (i: number) => `/metrics/job/bench/instance/host-${i}`;
 
-const REQUESTS = Array.from({ length: GROUPS }, (_, i) => ({
+export const REQUESTS = Array.from({ length: GROUPS }, (_, i) => ({
   method: "PUT" as const,
   path: groupPath(i),
   body: BODY,

@@ -2,9 +2,11 @@
 // bench/results/ (latest.json, latest.md and a timestamped copy of each).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { GcResult } from "./gc.js";
 import type { MemoryResult } from "./memory.js";
 import type { MicroResult } from "./micro.js";
 import type { RatesResult } from "./rates.js";
+import { gcGoal, gcSection } from "./report-gc.js";
 import { ratesTable, realUseGoals } from "./report-real-use.js";
 import type { SweepResult } from "./sweep.js";
 import { DASH, num, ok, ratio, table, troubled, verdict, type Goal } from "./tables.js";
@@ -23,6 +25,7 @@ export interface Results {
   /** One run per engine. */
   memory?: MemoryResult[] | { error: string };
   sweep?: SweepResult | { error: string };
+  gc?: GcResult | { error: string };
   goals?: Goal[];
 }
 
@@ -195,6 +198,7 @@ export function goals(r: Results): Goal[] {
     }
   out.push(...realUseGoals(r));
   out.push(...sweepGoals(r.sweep));
+  out.push(gcGoal(r.gc));
   for (const g of out) if (g.status === "SKIP") g.line += ": SKIP";
   return out;
 }
@@ -262,6 +266,7 @@ export function markdown(r: Results): string {
         sweepTable(r.sweep),
       );
   }
+  if (r.gc) parts.push("", `## Scenario "gc"`, "", ...gcSection(r.gc));
   if (r.goals?.length) parts.push("", "## Goals", "", ...r.goals.map((g) => `- ${g.line}`));
   return parts.join("\n") + "\n";
 }

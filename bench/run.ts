@@ -9,6 +9,8 @@
 //                Pushgateways: nginx 1 worker and dyshard, CPU per push and the rate achieved
 //   memory       200 concurrent 20 MiB streamed pushes through one dyshard, its RSS sampled
 //   sweep        one handover run over 3 Pushgateways holding 10k, 50k, 100k groups: time, CPU, peak RSS
+//   gc           the GC pattern of bench/README.md provoked (--min-semi-space-size=8, busy loops):
+//                BENCH_GC_RUNS short runs, how many fall into it
 // Pick some: `npm run bench -- sink micro` or BENCH_SCENARIOS=sink,micro.
 // Env: BENCH_DURATION (s per row, default 10), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (50),
 // BENCH_WORKERS (N, default: CPUs), BENCH_MICRO_N (1e6), BENCH_MEMORY_PUSHES (200),
@@ -16,7 +18,7 @@
 // BENCH_FRONTS (only the front rows whose name holds one of these, e.g. nginx,native), BENCH_ROUNDS
 // (rounds of the sink, wrk and replicas scenarios, default 3; each figure the median of its rounds),
 // BENCH_WRK_GROUPS (3000), BENCH_WRK_THREADS (CPUs), BENCH_WRK (path, default wrk), BENCH_RATES (200,1000,5000),
-// BENCH_RATE_MIN_PUSHES (4000: the timed run of a low rate lasts longer than BENCH_DURATION).
+// BENCH_RATE_MIN_PUSHES (4000: the timed run of a low rate lasts longer than BENCH_DURATION), BENCH_GC_RUNS (6).
 // The default engine's rows run dyshard without --engine (what `dyshard serve` uses then).
 // Prints a table per scenario and the goal lines; writes bench/results/latest.{json,md} and a
 // timestamped copy. Every child process is killed by PID at the end (also on error or SIGINT).
@@ -26,6 +28,7 @@ import { DEFAULT_ENGINE } from "./front-rows.js";
 import { nginxVersion, NGINX_MISSING } from "./fronts.js";
 import { BODY, CONNECTIONS, DURATION, GROUPS, WARMUP } from "./load.js";
 import { MEMORY_ENGINES, memory } from "./memory.js";
+import { gc } from "./gc.js";
 import { micro } from "./micro.js";
 import { killAll } from "./procs.js";
 import { RATES, rates } from "./rates.js";
@@ -35,7 +38,7 @@ import { sweep } from "./sweep.js";
 import { frontScenario } from "./throughput.js";
 import { WRK_GROUPS, wrkScenario } from "./wrk.js";
 
-const ALL = ["micro", "sink", "wrk", "replicas", "pushgateway", "rates", "memory", "sweep"] as const;
+const ALL = ["micro", "sink", "wrk", "replicas", "pushgateway", "rates", "memory", "sweep", "gc"] as const;
 type Scenario = (typeof ALL)[number];
 
 const asked = [...process.argv.slice(2), ...(process.env.BENCH_SCENARIOS ?? "").split(",")].map((s) => s.trim()).filter(Boolean);
@@ -82,6 +85,7 @@ for (const s of scenarios) {
     else if (s === "wrk") results.wrk = await wrkScenario();
     else if (s === "replicas") results.replicas = await replicas();
     else if (s === "rates") results.rates = await rates();
+    else if (s === "gc") results.gc = await gc();
     else if (s === "memory") {
       results.memory = [];
       for (const engine of MEMORY_ENGINES) results.memory.push(await memory(engine));

@@ -34,6 +34,7 @@ class BodyReader implements WatchedRead {
   paused = false;
   seen = -1;
   idleSince = 0;
+  rosterIndex = -1;
   /** Held in memory: the chunks, and the bytes of the memory budget they took. */
   private chunks: Buffer[] = [];
   private held = 0;

@@ -21,6 +21,7 @@ export class BodyStream extends Readable implements WatchedRead {
   paused = true;
   seen = -1;
   idleSince = 0;
+  rosterIndex = -1;
   /** What is being read now: the spooled part's file, then the client's request. */
   private current: Readable | undefined;
 

@@ -4,8 +4,10 @@
 // and the interval notes when that count last moved. It runs while reads are in progress and
 // stops at the first tick that finds none, so a steady flow of pushes does not start it each time.
 
+import { Roster, type Rostered } from "../core/roster.js";
+
 /** A body read in progress, as the watch sees it. */
-export interface WatchedRead {
+export interface WatchedRead extends Rostered {
   /** Bytes read so far: the read's only work for the watch. */
   received: number;
   /** Paused by dyshard itself (a full disk or upstream buffer): the client is not the one waiting. */
@@ -18,7 +20,7 @@ export interface WatchedRead {
 }
 
 export class BodyWatch {
-  private readonly reads = new Set<WatchedRead>();
+  private readonly reads = new Roster<WatchedRead>();
   private timer: NodeJS.Timeout | undefined;
   private readonly tickMs: number;
 
@@ -46,7 +48,7 @@ export class BodyWatch {
       return;
     }
     const now = performance.now();
-    for (const r of this.reads) {
+    for (const r of this.reads.snapshot()) {
       if (r.received !== r.seen || r.paused) {
         r.seen = r.received;
         r.idleSince = now;

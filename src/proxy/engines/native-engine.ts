@@ -11,6 +11,7 @@ import { forwardableRawHeaders, isHeader } from "../headers.js";
 import { Pool, type Carried, type Connection } from "./http1/pool.js";
 import { ResponseParser, type ResponseHandler } from "./http1/response-parser.js";
 import type { UpstreamTls } from "../../upstream/upstream-access.js";
+import { Roster, type Rostered } from "../../core/roster.js";
 
 const CONNECTIONS_PER_UPSTREAM = 64;
 const IDLE_TIMEOUT_MS = 30_000;
@@ -24,7 +25,7 @@ interface Origin {
 export class NativeEngine implements Engine {
   readonly name = "native";
   private readonly origins = new Map<string, Origin>();
-  private readonly inflight = new Set<Exchange>();
+  private readonly inflight = new Roster<Exchange>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -50,7 +51,7 @@ export class NativeEngine implements Engine {
 
   private sweep(): void {
     const now = performance.now();
-    for (const x of this.inflight) if (now > x.deadline) x.timeout();
+    for (const x of this.inflight.snapshot()) if (now > x.deadline) x.timeout();
     for (const { pool } of this.origins.values()) pool.sweep(now);
   }
 
@@ -68,7 +69,7 @@ export class NativeEngine implements Engine {
   }
 
   async close(): Promise<void> {
-    for (const x of this.inflight) x.abort();
+    for (const x of this.inflight.snapshot()) x.abort();
     clearInterval(this.sweeper);
     for (const { pool } of this.origins.values()) pool.destroy();
     this.origins.clear();
@@ -76,8 +77,9 @@ export class NativeEngine implements Engine {
 }
 
 /** One attempt: a request written onto a connection and its answer relayed to the client. */
-class Exchange implements Carried, ResponseHandler {
+class Exchange implements Carried, ResponseHandler, Rostered {
   deadline: number;
+  rosterIndex = -1;
   private conn: Connection | undefined;
   private parser: ResponseParser;
   private status = 0;
