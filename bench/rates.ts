@@ -2,17 +2,22 @@
 // paced: see paced.ts) into the sink and through 3 real Pushgateways, each front in turn at each
 // rate: CPU per push of the front, and the rate it achieved (a front that could not hold the rate
 // is marked so). Every rate runs at least BENCH_RATE_MIN_PUSHES pushes (default 4,000: 20 s at
-// 200/s), so that the front's CPU spans enough 10 ms ticks.
+// 200/s), so that the front's CPU spans enough 10 ms ticks. Each front is first warmed up at
+// saturation (BENCH_RATE_WARMUP s, default 4), then at the rate (BENCH_WARMUP s): a long-running
+// front has long had its code optimized, and 400 pushes at 200/s leave most of a Node front's push
+// path unoptimized (bench/README.md, "At fixed rates").
+import autocannon from "autocannon";
 import { cpuSeconds, snapshot } from "./cpu.js";
 import { chosen, dyshardRow, ENGINES, nginxRow, type FrontSpec, type RowTags } from "./front-rows.js";
 import { hasBinary, startPushgateways, startSink, type FrontOrSkip } from "./fronts.js";
-import { DURATION, WARMUP } from "./load.js";
+import { CONNECTIONS, DURATION, REQUESTS, WARMUP } from "./load.js";
 import { paced, pacedPool } from "./paced.js";
 import { round } from "./rounds.js";
 import { PUSHGATEWAY_MISSING } from "./throughput.js";
 
 export const RATES = (process.env.BENCH_RATES ?? "200,1000,5000").split(",").map(Number);
 const MIN_PUSHES = Number(process.env.BENCH_RATE_MIN_PUSHES ?? 4000);
+const SATURATED_WARMUP = Number(process.env.BENCH_RATE_WARMUP ?? 4);
 /** A front holds a rate when it answers at least this share of it. */
 export const HELD = 0.95;
 
@@ -57,6 +62,8 @@ async function rateRow(upstream: RateRow["upstream"], rate: number, f: FrontSpec
   }
   const pool = pacedPool(front.url);
   try {
+    if (SATURATED_WARMUP > 0)
+      await autocannon({ url: front.url, connections: CONNECTIONS, duration: SATURATED_WARMUP, requests: REQUESTS });
     if (WARMUP > 0) await paced(pool, rate, WARMUP);
     const seconds = Math.max(DURATION, MIN_PUSHES / rate);
     const before = snapshot(front.pid as number);

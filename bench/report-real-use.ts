@@ -53,7 +53,7 @@ export function ratesTable(r: RatesResult): string {
         ],
   );
   return [
-    `Pushes paced evenly (bench/paced.ts: push k at k/rate s on a free keep-alive connection, a push due while all are busy is missed), the autocannon body over 256 groups, each front in turn at each rate; a front holds a rate when it answers ≥ ${HELD * 100}% of it. CPU per push as above.`,
+    `Pushes paced evenly (bench/paced.ts: push k at k/rate s on a free keep-alive connection, a push due while all are busy is missed), the autocannon body over 256 groups, each front in turn at each rate, warmed up at saturation first (BENCH_RATE_WARMUP s) and then at the rate; a front holds a rate when it answers ≥ ${HELD * 100}% of it. CPU per push as above.`,
     "",
     table(head, body),
   ].join("\n");

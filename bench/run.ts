@@ -18,7 +18,8 @@
 // BENCH_FRONTS (only the front rows whose name holds one of these, e.g. nginx,native), BENCH_ROUNDS
 // (rounds of the sink, wrk and replicas scenarios, default 3; each figure the median of its rounds),
 // BENCH_WRK_GROUPS (3000), BENCH_WRK_THREADS (CPUs), BENCH_WRK (path, default wrk), BENCH_RATES (200,1000,5000),
-// BENCH_RATE_MIN_PUSHES (4000: the timed run of a low rate lasts longer than BENCH_DURATION), BENCH_GC_RUNS (6).
+// BENCH_RATE_MIN_PUSHES (4000: the timed run of a low rate lasts longer than BENCH_DURATION),
+// BENCH_RATE_WARMUP (s at saturation before each rate row, 4), BENCH_GC_RUNS (6).
 // The default engine's rows run dyshard without --engine (what `dyshard serve` uses then).
 // Prints a table per scenario and the goal lines; writes bench/results/latest.{json,md} and a
 // timestamped copy. Every child process is killed by PID at the end (also on error or SIGINT).
