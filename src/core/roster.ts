@@ -6,7 +6,7 @@
 // replaced it (for iterators still walking it). Once one obsolete table has been promoted to the
 // old generation, it keeps every later table alive, and with them every push they ever held,
 // until the next full GC: each scavenge then promotes all in-flight pushes, and Mark-Compacts
-// follow every few seconds (bench/README.md, "A GC pattern to know").
+// follow every few seconds (bench/README.md, "The GC pattern: cause and cure").
 
 /** A member of at most one roster at a time: its place there, -1 on none. */
 export interface Rostered {
