@@ -1,5 +1,5 @@
-// The "gc" scenario: the GC pattern of bench/README.md ("A GC pattern to know") provoked on
-// purpose, to show whether the push path can still fall into it. Each of BENCH_GC_RUNS runs starts
+// The "gc" scenario: the GC pattern of bench/README.md ("The GC pattern: cause and cure") provoked
+// on purpose, to show whether the push path can still fall into it. Each of BENCH_GC_RUNS runs starts
 // a dyshard (default engine) with --min-semi-space-size=8 and V8's GC trace, puts two busy loops
 // beside it (the contention under which the pattern was seen), drives the sink scenario's load at
 // saturation, and reads the trace of the timed part: the share of the young generation that
