@@ -27,6 +27,10 @@ export interface GcRun {
 
 export interface GcResult {
   flags: string[];
+  warm_s: number;
+  timed_s: number;
+  /** Survival above this share of the young generation: in the pattern. */
+  pattern_pct: number;
   runs: GcRun[];
   in_pattern: number;
 }
@@ -60,22 +64,19 @@ function busyLoop(seconds: number) {
 
 async function oneRun(sink: Upstreams): Promise<GcRun> {
   let trace = "";
-  const front = await startDyshard(sink, { nodeFlags: GC_FLAGS, onStdout: (t) => (trace += t) });
-  if ("skipped" in front) throw new Error(front.skipped);
-  const loops = [busyLoop(WARM_S + TIMED_S + 2), busyLoop(WARM_S + TIMED_S + 2)];
-  try {
-    await autocannon({ url: front.url, connections: CONNECTIONS, duration: WARM_S, requests: REQUESTS });
-    const from =
-      trace
-        .split("\n")
-        .map(parseTraceLine)
-        .filter((l) => l)
-        .at(-1)?.at ?? 0;
-    const r = await autocannon({ url: front.url, connections: CONNECTIONS, duration: TIMED_S, requests: REQUESTS });
-    const lines = trace
+  const traced = () =>
+    trace
       .split("\n")
       .map(parseTraceLine)
-      .filter((l): l is TraceLine => l !== undefined && l.at > from);
+      .filter((l): l is TraceLine => l !== undefined);
+  const front = await startDyshard(sink, { nodeFlags: GC_FLAGS, onStdout: (t) => (trace += t) });
+  if ("skipped" in front) throw new Error(front.skipped);
+  const loops = [0, 1].map(() => busyLoop(WARM_S + TIMED_S + 2));
+  try {
+    await autocannon({ url: front.url, connections: CONNECTIONS, duration: WARM_S, requests: REQUESTS });
+    const from = traced().at(-1)?.at ?? 0;
+    const r = await autocannon({ url: front.url, connections: CONNECTIONS, duration: TIMED_S, requests: REQUESTS });
+    const lines = traced().filter((l) => l.at > from);
     const scavenges = lines.filter((l) => l.kind === "s");
     const allocated = scavenges.reduce((n, l) => n + l.allocated, 0);
     const survived = scavenges.reduce((n, l) => n + l.survived, 0);
@@ -108,5 +109,12 @@ export async function gc(): Promise<GcResult> {
   } finally {
     await sink.stop();
   }
-  return { flags: GC_FLAGS, runs, in_pattern: runs.filter((r) => r.in_pattern).length };
+  return {
+    flags: GC_FLAGS,
+    warm_s: WARM_S,
+    timed_s: TIMED_S,
+    pattern_pct: STUCK_SURVIVAL * 100,
+    runs,
+    in_pattern: runs.filter((r) => r.in_pattern).length,
+  };
 }

@@ -5,7 +5,7 @@ import { num, ok, table, type Goal } from "./tables.js";
 export function gcSection(g: GcResult | { error: string }): string[] {
   if (!ok(g)) return [`failed: ${g.error}`];
   return [
-    `dyshard (default engine) with \`${g.flags.join(" ")}\` and two busy loops beside it, the sink scenario's load at saturation, 3 s warm-up then 6 s read from the trace. In the pattern: more than 5% of the young generation survives its scavenges.`,
+    `dyshard (default engine) with \`${g.flags.join(" ")}\` and two busy loops beside it, the sink scenario's load at saturation, ${g.warm_s} s warm-up then ${g.timed_s} s read from the trace. In the pattern: more than ${g.pattern_pct}% of the young generation survives its scavenges.`,
     "",
     table(
       ["run", "pushes", "scavenges", "survived %", "promoted MiB", "Mark-Compacts", "in the pattern"],
